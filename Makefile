@@ -1,0 +1,30 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+# Both bootstrap .venv from the pinned requirements and install the four packages into it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PACKAGES := src/sim_bridge src/lpn_controller src/smooth_policy_trainer src/quadruped_arm_bringup
+STAMP := $(VENV)/.bootstrapped
+
+.PHONY: demo test bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt $(addsuffix /setup.py,$(PACKAGES))
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps $(addprefix -e ,$(PACKAGES))
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(PY) -m sim_bridge.demo
+
+bench: $(STAMP)
+	$(PY) bench/sim_throughput.py
+
+clean:
+	rm -rf $(VENV) build install log

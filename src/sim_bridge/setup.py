@@ -1,0 +1,42 @@
+import os
+from glob import glob
+
+from setuptools import find_packages, setup
+
+package_name = 'sim_bridge'
+
+
+def share_tree(folder):
+    """Install every file under `folder` to share/<package>/<folder>, keeping sub-folders."""
+    entries = []
+    for path in sorted(glob(os.path.join(folder, '**', '*'), recursive=True)):
+        if os.path.isfile(path):
+            target = os.path.join('share', package_name, os.path.dirname(path))
+            entries.append((target, [path]))
+    return entries
+
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test']),
+    package_data={package_name: ['model/*.xml', 'model/*.yaml']},
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+        *share_tree('config'),
+        *share_tree('launch'),
+    ],
+    install_requires=['setuptools'],
+    zip_safe=False,
+    maintainer='Smooth policies maintainers',
+    maintainer_email='maintainers@smooth-policies.dev',
+    description='MuJoCo simulator core for the quadruped with an arm, and the ROS 2 node that publishes its state and takes joint commands.',
+    license='Apache-2.0',
+    extras_require={'test': ['pytest']},
+    entry_points={
+        'console_scripts': [
+            'node = sim_bridge.node:main'
+        ],
+    },
+)
