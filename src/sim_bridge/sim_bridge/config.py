@@ -1,0 +1,200 @@
+"""Robot configuration for the simulator core: load, validate, resolve per-joint gains.
+
+The configuration is a plain YAML mapping (see ``model/quadruped_arm.yaml``). Every error names
+the file and the field, so a typo in a joint name or a gain pattern fails at start-up, not as a
+robot that silently falls over.
+"""
+
+from dataclasses import dataclass, field
+import fnmatch
+import math
+from pathlib import Path
+
+import yaml
+
+MODEL_DIR = Path(__file__).resolve().parent / 'model'
+DEFAULT_CONFIG_PATH = MODEL_DIR / 'quadruped_arm.yaml'
+
+
+class ConfigError(ValueError):
+    """A robot configuration that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ImuSensors:
+    """Names of the MJCF sensors that make up the IMU."""
+
+    orientation: str = 'imu_orientation'
+    angular_velocity: str = 'imu_gyro'
+    linear_acceleration: str = 'imu_accelerometer'
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything the simulator core needs; gains are resolved to one value per joint."""
+
+    model_path: Path
+    joint_names: tuple
+    kp: tuple
+    kd: tuple
+    physics_rate_hz: float = 500.0
+    control_rate_hz: float = 50.0
+    keyframe: str = 'stand'
+    base_body: str = 'body'
+    imu_site: str = 'imu'
+    imu_sensors: ImuSensors = field(default_factory=ImuSensors)
+    foot_sites: tuple = ()
+    gripper_site: str = ''
+    source: str = '<dict>'
+
+    @property
+    def substeps(self):
+        """Physics steps per control step."""
+        return int(round(self.physics_rate_hz / self.control_rate_hz))
+
+    @property
+    def physics_dt(self):
+        """Physics time step in seconds."""
+        return 1.0 / self.physics_rate_hz
+
+    @property
+    def control_dt(self):
+        """Control period in seconds."""
+        return 1.0 / self.control_rate_hz
+
+
+_KNOWN_KEYS = {
+    'model', 'joints', 'kp', 'kd', 'physics_rate_hz', 'control_rate_hz', 'keyframe',
+    'base_body', 'imu_site', 'imu_sensors', 'foot_sites', 'gripper_site',
+}
+
+
+def load_config(path=None, overrides=None):
+    """Load a robot configuration YAML (the packaged one by default) into a SimConfig.
+
+    ``overrides`` is a mapping merged over the file's top level (e.g. ``{'kp': {...}}``).
+    """
+    path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f'{path}: cannot read robot configuration ({error.strerror})') from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f'{path}: malformed YAML: {error}') from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{path}: expected a mapping at the top level, got {type(raw).__name__}')
+    raw = {**raw, **(overrides or {})}
+    return config_from_dict(raw, base_dir=path.parent, source=str(path))
+
+
+def config_from_dict(raw, base_dir=MODEL_DIR, source='<dict>'):
+    """Validate a configuration mapping and resolve per-joint gains."""
+    def fail(message):
+        raise ConfigError(f'{source}: {message}')
+
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        fail(f'unknown field(s) {unknown}; known fields are {sorted(_KNOWN_KEYS)}')
+    for required in ('model', 'joints', 'kp', 'kd'):
+        if required not in raw:
+            fail(f"missing required field '{required}'")
+
+    model_path = Path(str(raw['model']))
+    if not model_path.is_absolute():
+        model_path = Path(base_dir) / model_path
+    if not model_path.is_file():
+        fail(f"field 'model': no such file {model_path}")
+
+    joints = raw['joints']
+    if not isinstance(joints, list) or not joints or not all(isinstance(j, str) for j in joints):
+        fail("field 'joints' must be a non-empty list of joint names")
+    duplicates = sorted({j for j in joints if joints.count(j) > 1})
+    if duplicates:
+        fail(f"field 'joints' lists {duplicates} more than once")
+
+    physics_rate = _positive_float(raw.get('physics_rate_hz', 500.0), 'physics_rate_hz', fail)
+    control_rate = _positive_float(raw.get('control_rate_hz', 50.0), 'control_rate_hz', fail)
+    ratio = physics_rate / control_rate
+    if ratio < 1 or not math.isclose(ratio, round(ratio), rel_tol=0, abs_tol=1e-9):
+        fail(f'physics_rate_hz ({physics_rate}) must be a whole multiple of control_rate_hz '
+             f'({control_rate})')
+
+    sensors = raw.get('imu_sensors', {}) or {}
+    if not isinstance(sensors, dict):
+        fail("field 'imu_sensors' must be a mapping")
+    try:
+        imu_sensors = ImuSensors(**sensors)
+    except TypeError:
+        fail(f"field 'imu_sensors' accepts {list(ImuSensors.__dataclass_fields__)}, "
+             f'got {sorted(sensors)}')
+
+    return SimConfig(
+        model_path=model_path,
+        joint_names=tuple(joints),
+        kp=resolve_gains(raw['kp'], joints, 'kp', fail),
+        kd=resolve_gains(raw['kd'], joints, 'kd', fail),
+        physics_rate_hz=physics_rate,
+        control_rate_hz=control_rate,
+        keyframe=str(raw.get('keyframe', 'stand')),
+        base_body=str(raw.get('base_body', 'body')),
+        imu_site=str(raw.get('imu_site', 'imu')),
+        imu_sensors=imu_sensors,
+        foot_sites=tuple(raw.get('foot_sites', ()) or ()),
+        gripper_site=str(raw.get('gripper_site', '') or ''),
+        source=source,
+    )
+
+
+def resolve_gains(spec, joint_names, field_name, fail):
+    """Turn a gain spec into one value per joint.
+
+    ``spec`` is a number (all joints), a list in joint order, or a mapping from joint names or
+    shell-style patterns to numbers. With a mapping, every joint must match exactly one key and
+    every key must match at least one joint, so typos cannot go unnoticed.
+    """
+    n = len(joint_names)
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        values = [float(spec)] * n
+    elif isinstance(spec, list):
+        if len(spec) != n:
+            fail(f"field '{field_name}' lists {len(spec)} values for {n} joints")
+        values = spec
+    elif isinstance(spec, dict):
+        values = []
+        used = set()
+        for joint in joint_names:
+            matches = [key for key in spec if fnmatch.fnmatchcase(joint, str(key))]
+            if not matches:
+                fail(f"field '{field_name}': no entry matches joint '{joint}'")
+            if len(matches) > 1:
+                fail(f"field '{field_name}': joint '{joint}' matches several entries {matches}")
+            used.add(matches[0])
+            values.append(spec[matches[0]])
+        unused = [key for key in spec if key not in used]
+        if unused:
+            fail(f"field '{field_name}': entries {unused} match no joint in 'joints'")
+    else:
+        fail(f"field '{field_name}' must be a number, a list or a mapping of joint patterns")
+    resolved = []
+    for joint, value in zip(joint_names, values):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            fail(f"field '{field_name}': value for joint '{joint}' is not a number: {value!r}")
+        if not math.isfinite(value) or value < 0:
+            fail(f"field '{field_name}': value for joint '{joint}' must be finite and >= 0, "
+                 f'got {value}')
+        resolved.append(value)
+    return tuple(resolved)
+
+
+def _positive_float(value, name, fail):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        fail(f"field '{name}' must be a number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        fail(f"field '{name}' must be positive, got {value}")
+    return value

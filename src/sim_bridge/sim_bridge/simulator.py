@@ -1,0 +1,263 @@
+"""The MuJoCo simulator core: joint-space PD at the physics rate, robot-like readouts.
+
+The bridge node and the trainer's environments step this same class, so what a policy saw in
+training is what it sees through ROS. Conventions: SI units, joint arrays in the configured joint
+order, quaternions as [w, x, y, z] (MuJoCo's order; the node converts for ROS messages).
+"""
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from sim_bridge.config import ConfigError, load_config
+
+# The bindings' enums do not compare reliably with numpy integers; compare as ints.
+_COMMANDABLE_JOINT_TYPES = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+
+
+@dataclass
+class RobotState:
+    """What a real robot reports, plus ground truth for evaluation.
+
+    Joint arrays follow the configured joint order. IMU values are in the IMU site's frame:
+    angular velocity (rad/s), linear acceleration as an accelerometer measures it (specific
+    force, m/s^2, +9.81 on z when standing still). Ground truth: base position and orientation
+    in the world, linear velocity in the world frame, angular velocity in the body frame.
+    """
+
+    time: float
+    joint_positions: np.ndarray
+    joint_velocities: np.ndarray
+    joint_efforts: np.ndarray
+    imu_orientation: np.ndarray
+    imu_angular_velocity: np.ndarray
+    imu_linear_acceleration: np.ndarray
+    base_position: np.ndarray
+    base_orientation: np.ndarray
+    base_linear_velocity: np.ndarray
+    base_angular_velocity: np.ndarray
+
+
+def load_model(config):
+    """Compile the MJCF named by the configuration, with its physics time step."""
+    try:
+        model = mujoco.MjModel.from_xml_path(str(config.model_path))
+    except ValueError as error:
+        raise ConfigError(f'{config.model_path}: MuJoCo cannot load the model: {error}') from None
+    model.opt.timestep = config.physics_dt
+    return model
+
+
+class Simulator:
+    """One simulated robot, stepped one control period (several physics steps) at a time."""
+
+    def __init__(self, config=None, seed=None, model=None):
+        self.config = config if config is not None else load_config()
+        self.model = model if model is not None else load_model(self.config)
+        self.model.opt.timestep = self.config.physics_dt
+        self.data = mujoco.MjData(self.model)
+        self.rng = np.random.default_rng(seed)
+        self.joint_names = self.config.joint_names
+        self._index_model()
+        self.set_pd_gains(self.config.kp, self.config.kd)
+        self.reset()
+
+    # -- model bookkeeping -------------------------------------------------------------------
+
+    def _index_model(self):
+        model, config = self.model, self.config
+        where = f'model {config.model_path}'
+        model_joints = [model.joint(i).name for i in range(model.njnt)]
+        qpos_ids, dof_ids, actuator_ids = [], [], []
+        for name in self.joint_names:
+            joint_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
+            if joint_id < 0:
+                raise ConfigError(f"{config.source}: unknown joint '{name}' in {where}; "
+                                  f'its joints are {model_joints}')
+            if int(model.jnt_type[joint_id]) not in _COMMANDABLE_JOINT_TYPES:
+                raise ConfigError(f"{config.source}: joint '{name}' is not a hinge or slide "
+                                  'joint and cannot be commanded')
+            actuators = [a for a in range(model.nu)
+                         if int(model.actuator_trntype[a]) == int(mujoco.mjtTrn.mjTRN_JOINT)
+                         and model.actuator_trnid[a, 0] == joint_id]
+            if len(actuators) != 1:
+                raise ConfigError(f"{config.source}: joint '{name}' needs exactly one actuator "
+                                  f'in {where}, found {len(actuators)}')
+            qpos_ids.append(model.jnt_qposadr[joint_id])
+            dof_ids.append(model.jnt_dofadr[joint_id])
+            actuator_ids.append(actuators[0])
+        self._qpos_ids = np.array(qpos_ids)
+        self._dof_ids = np.array(dof_ids)
+        self._actuator_ids = np.array(actuator_ids)
+        # The PD output is only clamped by MuJoCo where the actuator is force-limited.
+        self.effort_limits = np.array([
+            model.actuator_forcerange[a, 1] if model.actuator_forcelimited[a] else np.inf
+            for a in actuator_ids])
+        joint_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, n)
+                     for n in self.joint_names]
+        self.joint_limits = np.array([
+            model.jnt_range[j] if model.jnt_limited[j] else (-np.inf, np.inf) for j in joint_ids])
+
+        base = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, config.base_body)
+        if base < 0 or model.body_jntnum[base] != 1 or \
+                int(model.jnt_type[model.body_jntadr[base]]) != int(mujoco.mjtJoint.mjJNT_FREE):
+            raise ConfigError(f"{config.source}: base_body '{config.base_body}' must be a body "
+                              f'with a free joint in {where}')
+        root = model.body_jntadr[base]
+        self._root_qpos = model.jnt_qposadr[root]
+        self._root_dof = model.jnt_dofadr[root]
+        self._imu_slices = {}
+        for key, sensor in vars(config.imu_sensors).items():
+            sensor_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, sensor)
+            if sensor_id < 0:
+                raise ConfigError(f"{config.source}: IMU sensor '{sensor}' ({key}) is not in "
+                                  f'{where}')
+            start = model.sensor_adr[sensor_id]
+            self._imu_slices[key] = slice(start, start + model.sensor_dim[sensor_id])
+        self._keyframe_id = self._keyframe(config.keyframe)
+
+    def _keyframe(self, name):
+        key = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_KEY, name)
+        if key < 0:
+            names = [self.model.key(i).name for i in range(self.model.nkey)]
+            raise ConfigError(f"{self.config.source}: keyframe '{name}' is not in model "
+                              f'{self.config.model_path}; its keyframes are {names}')
+        return key
+
+    # -- control -----------------------------------------------------------------------------
+
+    def set_pd_gains(self, kp, kd):
+        """Set the joint servos to torque = kp (target - q) - kd dq (per joint or scalar)."""
+        kp = np.broadcast_to(np.asarray(kp, dtype=float), (len(self.joint_names),))
+        kd = np.broadcast_to(np.asarray(kd, dtype=float), (len(self.joint_names),))
+        if np.any(~np.isfinite(kp)) or np.any(~np.isfinite(kd)) or np.any(kp < 0) or \
+                np.any(kd < 0):
+            raise ValueError('PD gains must be finite and non-negative')
+        ids = self._actuator_ids
+        self.model.actuator_gaintype[ids] = mujoco.mjtGain.mjGAIN_FIXED
+        self.model.actuator_biastype[ids] = mujoco.mjtBias.mjBIAS_AFFINE
+        self.model.actuator_gainprm[ids, 0] = kp
+        self.model.actuator_biasprm[ids, 0] = 0.0
+        self.model.actuator_biasprm[ids, 1] = -kp
+        self.model.actuator_biasprm[ids, 2] = -kd
+        self.kp, self.kd = kp.copy(), kd.copy()
+
+    def set_joint_targets(self, joint_targets):
+        """Hold these joint position targets (rad) until changed; clamped to the joint limits."""
+        joint_targets = np.asarray(joint_targets, dtype=float)
+        if joint_targets.shape != (len(self.joint_names),):
+            raise ValueError(f'expected {len(self.joint_names)} joint targets, got shape '
+                             f'{joint_targets.shape}')
+        bad = ~np.isfinite(joint_targets)
+        if bad.any():
+            names = [n for n, b in zip(self.joint_names, bad) if b]
+            raise ValueError(f'non-finite joint targets for {names}')
+        self.data.ctrl[self._actuator_ids] = np.clip(
+            joint_targets, self.joint_limits[:, 0], self.joint_limits[:, 1])
+
+    @property
+    def joint_targets(self):
+        """The joint position targets being tracked."""
+        return self.data.ctrl[self._actuator_ids].copy()
+
+    def step(self, joint_targets=None):
+        """Advance one control period: PD tracking of the targets at the physics rate."""
+        if joint_targets is not None:
+            self.set_joint_targets(joint_targets)
+        mujoco.mj_step(self.model, self.data, nstep=self.config.substeps)
+
+    def physics_step(self, joint_targets=None):
+        """Advance one physics step (for callers that publish a clock every physics step)."""
+        if joint_targets is not None:
+            self.set_joint_targets(joint_targets)
+        mujoco.mj_step(self.model, self.data)
+
+    @property
+    def time(self):
+        """Simulated time in seconds since the last reset (or since start, see reset)."""
+        return float(self.data.time)
+
+    # -- reset and state -----------------------------------------------------------------------
+
+    def reset(self, keyframe=None, qpos=None, qvel=None, joint_position_noise=0.0,
+              joint_velocity_noise=0.0, keep_time=False):
+        """Reset to a keyframe (the configured one by default) or a given qpos/qvel.
+
+        Optional uniform noise (rad, rad/s) on the commanded joints comes from this simulator's
+        seeded generator, so equal seeds give equal episodes. The joint targets are set to the
+        resulting pose, so nothing jumps on the first step. ``keep_time`` keeps the clock running
+        (the bridge node must never send /clock backwards).
+        """
+        now = self.data.time
+        key = self._keyframe_id if keyframe is None else self._keyframe(keyframe)
+        mujoco.mj_resetDataKeyframe(self.model, self.data, key)
+        if qpos is not None:
+            self.data.qpos[:] = _checked(qpos, self.model.nq, 'qpos')
+        if qvel is not None:
+            self.data.qvel[:] = _checked(qvel, self.model.nv, 'qvel')
+        n = len(self.joint_names)
+        if joint_position_noise:
+            self.data.qpos[self._qpos_ids] += self.rng.uniform(
+                -joint_position_noise, joint_position_noise, n)
+        if joint_velocity_noise:
+            self.data.qvel[self._dof_ids] += self.rng.uniform(
+                -joint_velocity_noise, joint_velocity_noise, n)
+        if keep_time:
+            self.data.time = now
+        mujoco.mj_forward(self.model, self.data)
+        self.set_joint_targets(self.data.qpos[self._qpos_ids])
+        return self.read_state()
+
+    def get_physics_state(self):
+        """Return the full physics state (time, qpos, qvel, actuation, ...) as one array."""
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        state = np.empty(mujoco.mj_stateSize(self.model, spec))
+        mujoco.mj_getState(self.model, self.data, state, spec)
+        return state
+
+    def set_physics_state(self, state):
+        """Restore a state taken with get_physics_state."""
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        state = _checked(state, mujoco.mj_stateSize(self.model, spec), 'physics state')
+        mujoco.mj_setState(self.model, self.data, state, spec)
+        mujoco.mj_forward(self.model, self.data)
+
+    def read_state(self):
+        """Read the robot's sensors and the ground truth into a RobotState (copies)."""
+        data = self.data
+        root_q, root_v = self._root_qpos, self._root_dof
+        sensors = data.sensordata
+        imu = self._imu_slices
+        return RobotState(
+            time=float(data.time),
+            joint_positions=data.qpos[self._qpos_ids],
+            joint_velocities=data.qvel[self._dof_ids],
+            joint_efforts=data.actuator_force[self._actuator_ids],
+            imu_orientation=sensors[imu['orientation']].copy(),
+            imu_angular_velocity=sensors[imu['angular_velocity']].copy(),
+            imu_linear_acceleration=sensors[imu['linear_acceleration']].copy(),
+            base_position=data.qpos[root_q:root_q + 3].copy(),
+            base_orientation=data.qpos[root_q + 3:root_q + 7].copy(),
+            base_linear_velocity=data.qvel[root_v:root_v + 3].copy(),
+            base_angular_velocity=data.qvel[root_v + 3:root_v + 6].copy(),
+        )
+
+    def site_positions(self, site_names):
+        """World positions (k x 3) of named sites, e.g. feet and gripper."""
+        ids = []
+        for name in site_names:
+            site_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_SITE, name)
+            if site_id < 0:
+                raise ValueError(f"unknown site '{name}' in model {self.config.model_path}")
+            ids.append(site_id)
+        return self.data.site_xpos[ids].copy()
+
+
+def _checked(values, size, name):
+    values = np.asarray(values, dtype=float)
+    if values.shape != (size,):
+        raise ValueError(f'{name} must have shape ({size},), got {values.shape}')
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f'{name} contains NaN or inf')
+    return values
