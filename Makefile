@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PACKAGES := src/sim_bridge src/lpn_controller src/smooth_policy_trainer src/quadruped_arm_bringup
 STAMP := $(VENV)/.bootstrapped
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test lint bench venv clean
 
 venv: $(STAMP)
 
@@ -17,8 +17,12 @@ $(STAMP): requirements.txt $(addsuffix /setup.py,$(PACKAGES))
 	$(PY) -m pip install --quiet --no-deps $(addprefix -e ,$(PACKAGES))
 	touch $(STAMP)
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest
+
+# The style colcon test enforces on a ROS build farm (ament_flake8 settings in .flake8).
+lint: $(STAMP)
+	$(PY) -m flake8 src bench
 
 demo: $(STAMP)
 	$(PY) -m sim_bridge.demo

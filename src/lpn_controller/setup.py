@@ -1,5 +1,5 @@
-import os
 from glob import glob
+import os
 
 from setuptools import find_packages, setup
 
@@ -31,7 +31,10 @@ setup(
     zip_safe=False,
     maintainer='Smooth policies maintainers',
     maintainer_email='maintainers@smooth-policies.dev',
-    description='Numpy-only runtime for smooth RL policies (LPN and MLP), observation builder, action-smoothness metrics and monitor, bag analysis, and the controller node.',
+    description=(
+        'Numpy-only runtime for smooth RL policies (LPN and MLP), observation builder, '
+        'action-smoothness metrics and monitor, bag analysis, and the controller node.'
+    ),
     license='Apache-2.0',
     extras_require={'test': ['pytest']},
     entry_points={

@@ -1,5 +1,5 @@
-import os
 from glob import glob
+import os
 
 from setuptools import find_packages, setup
 
@@ -31,12 +31,15 @@ setup(
     zip_safe=False,
     maintainer='Smooth policies maintainers',
     maintainer_email='maintainers@smooth-policies.dev',
-    description='Launch files and configuration that bring up the simulated or real quadruped with an arm under the smooth-policy controller.',
+    description=(
+        'Launch files and configuration that bring up the simulated or real quadruped '
+        'with an arm under the smooth-policy controller.'
+    ),
     license='Apache-2.0',
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
-            
+
         ],
     },
 )

@@ -1,5 +1,5 @@
-import os
 from glob import glob
+import os
 
 from setuptools import find_packages, setup
 
@@ -31,7 +31,10 @@ setup(
     zip_safe=False,
     maintainer='Smooth policies maintainers',
     maintainer_email='maintainers@smooth-policies.dev',
-    description='MuJoCo simulator core for the quadruped with an arm, and the ROS 2 node that publishes its state and takes joint commands.',
+    description=(
+        'MuJoCo simulator core for the quadruped with an arm, and the ROS 2 node that '
+        'publishes its state and takes joint commands.'
+    ),
     license='Apache-2.0',
     extras_require={'test': ['pytest']},
     entry_points={

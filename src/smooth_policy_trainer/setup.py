@@ -1,5 +1,5 @@
-import os
 from glob import glob
+import os
 
 from setuptools import find_packages, setup
 
@@ -30,12 +30,15 @@ setup(
     zip_safe=False,
     maintainer='Smooth policies maintainers',
     maintainer_email='maintainers@smooth-policies.dev',
-    description='Trains smooth motion-imitation policies (LPN with the action Jacobian penalty and baselines) in MuJoCo and exports them for lpn_controller.',
+    description=(
+        'Trains smooth motion-imitation policies (LPN with the action Jacobian penalty '
+        'and baselines) in MuJoCo and exports them for lpn_controller.'
+    ),
     license='Apache-2.0',
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
-            
+
         ],
     },
 )

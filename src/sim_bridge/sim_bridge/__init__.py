@@ -1,1 +1,4 @@
-"""MuJoCo simulator core for the quadruped with an arm, and the ROS 2 node that publishes its state and takes joint commands."""
+"""MuJoCo simulator core and the ROS 2 node that runs it (sim_bridge).
+
+The core (config, simulator, vector) is plain Python; only node.py imports rclpy.
+"""
