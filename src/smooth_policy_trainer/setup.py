@@ -10,7 +10,7 @@ def share_tree(folder):
     """Install every file under `folder` to share/<package>/<folder>, keeping sub-folders."""
     entries = []
     for path in sorted(glob(os.path.join(folder, '**', '*'), recursive=True)):
-        if os.path.isfile(path):
+        if os.path.isfile(path) and '__pycache__' not in path:
             target = os.path.join('share', package_name, os.path.dirname(path))
             entries.append((target, [path]))
     return entries
