@@ -39,7 +39,8 @@ setup(
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
-            'node = lpn_controller.node:main'
+            'node = lpn_controller.node:main',
+            'inspect_policy = lpn_controller.inspect_policy:main',
         ],
     },
 )
