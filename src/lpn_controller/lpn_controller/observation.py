@@ -1,0 +1,220 @@
+"""Policy observation builder: the one place robot state becomes a policy observation.
+
+The controller node and the trainer's environment both call :class:`ObservationBuilder` (or the
+:func:`build_observation` wrapper), so the observation a policy sees on the robot is the one it
+was trained on.
+
+Conventions (shared with sim_bridge):
+
+* quaternions are ``[w, x, y, z]`` (MuJoCo order), body-to-world rotation;
+* angular velocity is in the body frame, rad/s;
+* joint positions are absolute, rad; joint velocities rad/s;
+* every input may carry leading batch dimensions, e.g. ``(num_envs, num_joints)``; the last axis
+  is the quantity's own axis and the output is ``(*batch, observation_size)``.
+
+The phase is not an observation term: runtimes take it as a separate input (see runtime.py).
+"""
+
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+PROJECTED_GRAVITY = 'projected_gravity'
+BASE_ANGULAR_VELOCITY = 'base_angular_velocity'
+JOINT_POSITIONS = 'joint_positions'
+JOINT_VELOCITIES = 'joint_velocities'
+PREVIOUS_ACTION = 'previous_action'
+COMMAND = 'command'
+
+#: Every observation term the builder knows, with its meaning and unit before scaling.
+TERM_DESCRIPTIONS = {
+    PROJECTED_GRAVITY: 'unit gravity direction in the body frame (from the orientation)',
+    BASE_ANGULAR_VELOCITY: 'body-frame angular velocity, rad/s',
+    JOINT_POSITIONS: 'joint positions minus the default pose, rad',
+    JOINT_VELOCITIES: 'joint velocities, rad/s',
+    PREVIOUS_ACTION: 'the policy action of the previous step (raw policy units)',
+    COMMAND: 'task command, caller-defined units',
+}
+TERM_NAMES = tuple(TERM_DESCRIPTIONS)
+
+
+@dataclass(frozen=True)
+class ObservationTerm:
+    """One named slice of the observation: ``observation[slice] = scale * term_value``.
+
+    ``scale`` is a float or one float per element (a tuple of length ``size``).
+    """
+
+    name: str
+    size: int
+    scale: Union[float, Tuple[float, ...]] = 1.0
+
+
+def expected_term_size(name: str, num_joints: int) -> Optional[int]:
+    """Return the size a term must have for a robot with ``num_joints`` joints.
+
+    Returns None for ``command``, whose size is free (any positive integer).
+    Raises KeyError for an unknown term name.
+    """
+    sizes = {
+        PROJECTED_GRAVITY: 3,
+        BASE_ANGULAR_VELOCITY: 3,
+        JOINT_POSITIONS: num_joints,
+        JOINT_VELOCITIES: num_joints,
+        PREVIOUS_ACTION: num_joints,
+        COMMAND: None,
+    }
+    return sizes[name]
+
+
+def projected_gravity(orientation: np.ndarray) -> np.ndarray:
+    """Return the unit gravity direction in the body frame, shape ``(..., 3)``.
+
+    ``orientation`` is a body-to-world quaternion ``[w, x, y, z]`` of shape ``(..., 4)``; it is
+    normalised here, so slightly non-unit quaternions from integrators are fine. An upright body
+    gives ``[0, 0, -1]``.
+    """
+    q = np.asarray(orientation, dtype=np.float64)
+    # R(q) is quadratic in q, so dividing by |q|^2 gives the rotation of the unit quaternion.
+    # R^T @ [0, 0, -1] is minus the third row of R, written out to avoid building R.
+    if q.ndim == 1:
+        # Python floats: several times faster than numpy scalars for the per-step case.
+        w, x, y, z = q.tolist()
+        scale = 1.0 / (w * w + x * x + y * y + z * z)
+        return np.array([-2.0 * (x * z - w * y) * scale, -2.0 * (y * z + w * x) * scale,
+                         (x * x + y * y - w * w - z * z) * scale])
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    scale = 1.0 / (w * w + x * x + y * y + z * z)
+    gravity = np.empty(q.shape[:-1] + (3,))
+    gravity[..., 0] = -2.0 * (x * z - w * y) * scale
+    gravity[..., 1] = -2.0 * (y * z + w * x) * scale
+    gravity[..., 2] = (x * x + y * y - w * w - z * z) * scale
+    return gravity
+
+
+def body_tilt(orientation: np.ndarray) -> np.ndarray:
+    """Return the angle in rad between the body z axis and the world z axis, shape ``(...)``.
+
+    0 when upright, pi/2 on its side, pi upside down.
+    """
+    gravity_z = projected_gravity(orientation)[..., 2]
+    return np.arccos(np.clip(-gravity_z, -1.0, 1.0))
+
+
+def motion_phase(time_s, start_time_s, period_s: float):
+    """Return the motion phase ``((time_s - start_time_s) / period_s) mod 1`` in ``[0, 1)``."""
+    if not period_s > 0.0:
+        raise ValueError(f'motion phase period must be positive, got {period_s}')
+    return np.mod((np.asarray(time_s, dtype=np.float64) - start_time_s) / period_s, 1.0)
+
+
+class ObservationBuilder:
+    """Build observations for one observation layout and default pose.
+
+    Construct once (it precomputes slices and scales), then call :meth:`build` every step or on
+    every batch of environments.
+    """
+
+    def __init__(self, terms: Sequence[ObservationTerm], default_pose: np.ndarray):
+        """Check the layout against the default pose (which fixes the joint count)."""
+        self.default_pose = np.asarray(default_pose, dtype=np.float64)
+        if self.default_pose.ndim != 1:
+            raise ValueError('default_pose must be a 1-D array (one entry per joint)')
+        self.num_joints = self.default_pose.shape[0]
+        self.terms = tuple(terms)
+        self._slices = []
+        offset = 0
+        seen = set()
+        for term in self.terms:
+            if term.name not in TERM_DESCRIPTIONS:
+                raise ValueError(f'unknown observation term {term.name!r}; known terms: '
+                                 f'{", ".join(TERM_NAMES)}')
+            if term.name in seen:
+                raise ValueError(f'observation term {term.name!r} appears twice')
+            seen.add(term.name)
+            expected = expected_term_size(term.name, self.num_joints)
+            if (expected is not None and term.size != expected) or term.size < 1:
+                raise ValueError(
+                    f'observation term {term.name!r} has size {term.size}, expected '
+                    f'{expected if expected is not None else "a positive size"}')
+            scale = np.asarray(term.scale, dtype=np.float64)
+            if scale.ndim not in (0, 1) or (scale.ndim == 1 and scale.shape[0] != term.size):
+                raise ValueError(
+                    f'observation term {term.name!r}: scale must be a number or {term.size} '
+                    'numbers')
+            self._slices.append((term.name, slice(offset, offset + term.size), scale))
+            offset += term.size
+        self.size = offset
+        self.uses_command = COMMAND in seen
+
+    def term_slice(self, name: str) -> slice:
+        """Return where term ``name`` lies in the observation vector."""
+        for term_name, term_slice, _ in self._slices:
+            if term_name == name:
+                return term_slice
+        raise KeyError(f'observation layout has no term {name!r}')
+
+    def build(
+        self,
+        joint_positions: np.ndarray,
+        joint_velocities: np.ndarray,
+        orientation: np.ndarray,
+        angular_velocity: np.ndarray,
+        previous_action: np.ndarray,
+        command: Optional[np.ndarray] = None,
+        out: Optional[np.ndarray] = None,
+    ) -> np.ndarray:
+        """Return the observation, shape ``(*batch, size)``, float64.
+
+        Args:
+            joint_positions: absolute joint positions in policy joint order, rad, ``(..., n)``.
+            joint_velocities: joint velocities, rad/s, ``(..., n)``.
+            orientation: body orientation quaternion ``[w, x, y, z]``, ``(..., 4)``.
+            angular_velocity: body-frame angular velocity, rad/s, ``(..., 3)``.
+            previous_action: the previous raw policy action, ``(..., n)``.
+            command: task command ``(..., k)``; required only if the layout has ``command``.
+            out: optional preallocated output array of the right shape.
+        """
+        inputs = {
+            JOINT_VELOCITIES: joint_velocities,
+            BASE_ANGULAR_VELOCITY: angular_velocity,
+            PREVIOUS_ACTION: previous_action,
+            COMMAND: command,
+        }
+        batch_shape = np.shape(joint_positions)[:-1]
+        if out is None:
+            out = np.empty(batch_shape + (self.size,), dtype=np.float64)
+        for name, term_slice, scale in self._slices:
+            if name == PROJECTED_GRAVITY:
+                value = projected_gravity(orientation)
+            elif name == JOINT_POSITIONS:
+                value = np.subtract(joint_positions, self.default_pose)
+            else:
+                value = inputs[name]
+                if value is None:
+                    raise ValueError(f'the observation layout needs {name!r} but it is None')
+            value = np.asarray(value, dtype=np.float64)
+            if value.shape[-1] != term_slice.stop - term_slice.start:
+                raise ValueError(
+                    f'{name!r} has {value.shape[-1]} entries on its last axis, the layout '
+                    f'expects {term_slice.stop - term_slice.start}')
+            np.multiply(value, scale, out=out[..., term_slice])
+        return out
+
+
+def build_observation(
+    terms: Sequence[ObservationTerm],
+    default_pose: np.ndarray,
+    joint_positions: np.ndarray,
+    joint_velocities: np.ndarray,
+    orientation: np.ndarray,
+    angular_velocity: np.ndarray,
+    previous_action: np.ndarray,
+    command: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """Build one observation (or a batch) without keeping a builder; see ObservationBuilder."""
+    builder = ObservationBuilder(terms, default_pose)
+    return builder.build(
+        joint_positions, joint_velocities, orientation, angular_velocity, previous_action,
+        command)
