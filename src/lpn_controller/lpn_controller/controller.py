@@ -1,0 +1,197 @@
+"""The control loop in plain Python: state in, joint targets out, under the safety machine.
+
+The ROS node (node.py) only converts messages and calls this class, so everything here is tested
+without ROS. Arrays are in policy joint order; times are seconds on one clock (the node's clock,
+which is sim time under use_sim_time).
+
+Passive damping with position targets only: the robot's joint PD computes
+``tau = kp (q_target - q) - kd qdot``. Commanding ``q_target = q`` (the measured position) leaves
+``tau = -kd qdot``, a pure damper. ``passive_extra_damping`` d adds more through the target,
+``q_target = q - (d / kp) qdot``, giving ``tau = -(kd + d) qdot``.
+"""
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from lpn_controller.monitor import Level, MonitorConfig, MonitorReport, SmoothnessMonitor
+from lpn_controller.observation import body_tilt, motion_phase, ObservationBuilder
+from lpn_controller.runtime import PolicyRuntime
+from lpn_controller.safety import (
+    SafetyConfig, SafetyInputs, SafetyMode, SafetyStateMachine, Transition)
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """Safety and monitor settings, extra passive damping (N m s/rad), rate override (Hz)."""
+
+    safety: SafetyConfig = SafetyConfig()
+    monitor: MonitorConfig = MonitorConfig()
+    passive_extra_damping: float = 0.0
+    control_rate_hz: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class ControlOutput:
+    """One step's result. ``joint_targets`` (rad, clamped) is None before any joint state."""
+
+    time_s: float
+    mode: SafetyMode
+    joint_targets: Optional[np.ndarray]
+    action: Optional[np.ndarray] = None
+    phase: Optional[float] = None
+    transitions: List[Transition] = field(default_factory=list)
+
+
+def minimum_jerk(fraction: float) -> float:
+    """Return the quintic 10 t^3 - 15 t^4 + 6 t^5: zero velocity and acceleration at both ends."""
+    t = min(max(fraction, 0.0), 1.0)
+    return t * t * t * (10.0 + t * (-15.0 + 6.0 * t))
+
+
+class ControllerCore:
+    """Runs policy, observation builder, safety machine and monitor for one robot."""
+
+    def __init__(self, runtime: PolicyRuntime, lower_limits: np.ndarray,
+                 upper_limits: np.ndarray, config: ControllerConfig = ControllerConfig()):
+        """Check the limits and set up the parts from the policy metadata."""
+        self.runtime = runtime
+        self.metadata = runtime.metadata
+        self.config = config
+        num_joints = self.metadata.num_joints
+        self.lower_limits = np.asarray(lower_limits, dtype=np.float64)
+        self.upper_limits = np.asarray(upper_limits, dtype=np.float64)
+        for name, limits in (('lower', self.lower_limits), ('upper', self.upper_limits)):
+            if limits.shape != (num_joints,):
+                raise ValueError(f'{name} joint limits: {limits.size} values, expected '
+                                 f'{num_joints} (one per policy joint)')
+        if np.any(~(self.lower_limits < self.upper_limits)):
+            raise ValueError('every lower joint limit must lie below its upper limit')
+        self.control_rate_hz = float(config.control_rate_hz or self.metadata.control_rate_hz)
+        if not self.control_rate_hz > 0.0:
+            raise ValueError(f'control rate must be positive, got {self.control_rate_hz}')
+        self.builder = ObservationBuilder(self.metadata.observation_terms,
+                                          self.metadata.default_pose)
+        self.safety = SafetyStateMachine(config.safety)
+        self.monitor = SmoothnessMonitor(self.metadata.joint_names, self.control_rate_hz,
+                                         config.monitor)
+        self._damping_offset_gain = config.passive_extra_damping / self.metadata.kp
+        self._positions: Optional[np.ndarray] = None
+        self._last_finite_positions: Optional[np.ndarray] = None
+        self._velocities: Optional[np.ndarray] = None
+        self._joint_state_time: Optional[float] = None
+        self._orientation: Optional[np.ndarray] = None
+        self._angular_velocity: Optional[np.ndarray] = None
+        self._tilt: Optional[float] = None
+        self._imu_time: Optional[float] = None
+        command_size = (self.builder.term_slice('command').stop
+                        - self.builder.term_slice('command').start
+                        if self.builder.uses_command else 0)
+        self._command = np.zeros(command_size)
+        self._previous_action = np.zeros(num_joints)
+        self._interpolation_start: Optional[np.ndarray] = None
+        self._policy_start_s = 0.0
+
+    def set_joint_state(self, now_s: float, positions: np.ndarray,
+                        velocities: Optional[np.ndarray]):
+        """Store joint positions (rad) and velocities (rad/s; None reads as unknown)."""
+        self._positions = np.asarray(positions, dtype=np.float64)
+        if np.all(np.isfinite(self._positions)):
+            self._last_finite_positions = self._positions
+        self._velocities = (np.full(self.metadata.num_joints, np.nan) if velocities is None
+                            else np.asarray(velocities, dtype=np.float64))
+        self._joint_state_time = now_s
+
+    def set_imu(self, now_s: float, orientation_wxyz: np.ndarray, angular_velocity: np.ndarray):
+        """Store the body orientation [w, x, y, z] and body-frame angular velocity (rad/s)."""
+        self._orientation = np.asarray(orientation_wxyz, dtype=np.float64)
+        self._angular_velocity = np.asarray(angular_velocity, dtype=np.float64)
+        self._tilt = float(body_tilt(self._orientation))
+        self._imu_time = now_s
+
+    def set_command(self, command: np.ndarray):
+        """Store the task command (only used if the observation layout has a command term)."""
+        command = np.asarray(command, dtype=np.float64)
+        if command.shape != self._command.shape:
+            raise ValueError(f'command has {command.size} values, the policy expects '
+                             f'{self._command.size}')
+        self._command = command
+
+    def engage_estop(self, now_s: float, source: str) -> Optional[Transition]:
+        """Engage the e-stop (latched until reset_estop)."""
+        return self.safety.engage_estop(now_s, source)
+
+    def reset_estop(self, now_s: float) -> Optional[Transition]:
+        """Release the e-stop and clear faults; the robot re-interpolates before the policy."""
+        return self.safety.reset(now_s)
+
+    def _safety_inputs(self, now_s: float) -> SafetyInputs:
+        def age(stamp):
+            return None if stamp is None else now_s - stamp
+
+        finite = all(value is not None and bool(np.all(np.isfinite(value))) for value in (
+            self._positions, self._velocities, self._orientation, self._angular_velocity,
+            self._command))
+        return SafetyInputs(age(self._joint_state_time), age(self._imu_time), finite,
+                            self._tilt)
+
+    def step(self, now_s: float) -> ControlOutput:
+        """Run one control step at time ``now_s`` and return what to command."""
+        transitions = []
+        transition = self.safety.update(now_s, self._safety_inputs(now_s))
+        if transition is not None:
+            transitions.append(transition)
+            self._on_enter(transition)
+        mode = self.safety.mode
+        targets = action = phase = None
+        if mode == SafetyMode.POLICY:
+            phase = float(motion_phase(now_s, self._policy_start_s,
+                                       self.metadata.phase_period_s))
+            observation = self.builder.build(
+                self._positions, self._velocities, self._orientation, self._angular_velocity,
+                self._previous_action, self._command if self.builder.uses_command else None)
+            action = self.runtime.act(observation, phase)
+            if np.all(np.isfinite(action)):
+                self._previous_action = action
+                targets = self.runtime.joint_targets(action)
+                self.monitor.push(self.metadata.action_scale * action)
+            else:
+                transitions.append(self.safety.fault(now_s, 'policy produced a NaN or inf action'))
+                mode, action, phase = self.safety.mode, None, None
+        elif mode == SafetyMode.INTERPOLATING:
+            blend = minimum_jerk(self.safety.interpolation_fraction(now_s))
+            start = self._interpolation_start
+            targets = start + blend * (self.metadata.default_pose - start)
+        if targets is None:
+            targets = self._damping_targets(now_s)
+        if targets is not None:
+            targets = np.clip(targets, self.lower_limits, self.upper_limits)
+        return ControlOutput(now_s, mode, targets, action, phase, transitions)
+
+    def _on_enter(self, transition: Transition):
+        if transition.mode == SafetyMode.INTERPOLATING:
+            self._interpolation_start = self._positions.copy()
+        elif transition.mode == SafetyMode.POLICY:
+            # Phase 0 and a zero previous action at engagement, as at a training episode start.
+            self._policy_start_s = transition.time_s
+            self._previous_action = np.zeros(self.metadata.num_joints)
+            self.monitor.reset()
+
+    def _damping_targets(self, now_s: float) -> Optional[np.ndarray]:
+        positions = self._last_finite_positions
+        if positions is None:
+            return None
+        # The velocity term only with fresh, finite state: a stale velocity would push forever.
+        fresh = now_s - self._joint_state_time <= self.config.safety.state_timeout_s
+        velocities = self._velocities
+        if fresh and self._positions is positions and np.all(np.isfinite(velocities)):
+            return positions - self._damping_offset_gain * velocities
+        return positions.copy()
+
+    def monitor_report(self) -> MonitorReport:
+        """Return the smoothness monitor's report; level OK while the policy is not engaged."""
+        if self.safety.mode != SafetyMode.POLICY:
+            return MonitorReport(Level.OK, f'policy not engaged ({self.safety.mode.value})',
+                                 self.monitor.sample_rate_hz, self.monitor.window_length,
+                                 self.monitor.samples)
+        return self.monitor.report()

@@ -1,0 +1,291 @@
+"""ROS 2 controller node: wires topics, parameters and timers to controller.ControllerCore.
+
+``ros2 run lpn_controller node --ros-args -p policy_path:=/path/to/policy``
+
+Subscribes to joint states and IMU (sensor-data QoS) and to an e-stop Bool; runs the policy on
+a timer of the node clock at the control rate (sim time under use_sim_time); publishes joint
+targets (sensor_msgs/JointState by name, optionally std_msgs/Float64MultiArray for a
+ros2_control forward controller), the raw policy action stamped on ``~/action`` (JointState:
+names are the policy joints, ``position`` holds the unscaled action), and /diagnostics. Services
+``~/estop`` and ``~/reset_estop`` (std_srvs/Trigger). Passive damping commands the measured
+positions as targets (see controller.py).
+
+This is the only module of the package that imports ROS.
+"""
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from lpn_controller.controller import ControllerConfig, ControllerCore
+from lpn_controller.joint_map import JointMap, JointMapError, parse_joint_remap
+from lpn_controller.message_fields import (
+    imu_orientation_wxyz, monitor_diagnostic, safety_diagnostic, vector3_to_array)
+from lpn_controller.monitor import MonitorConfig, Threshold
+from lpn_controller.policy_format import load_policy
+from lpn_controller.policy_metadata import PolicyFormatError
+from lpn_controller.runtime import make_runtime
+from lpn_controller.safety import SafetyConfig, SafetyMode
+import numpy as np
+from rcl_interfaces.msg import ParameterDescriptor
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.logging import get_logger
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Imu, JointState
+from std_msgs.msg import Bool, Float64MultiArray
+from std_srvs.srv import Trigger
+
+# DiagnosticStatus levels are single bytes in rclpy.
+_DIAGNOSTIC_LEVELS = {0: DiagnosticStatus.OK, 1: DiagnosticStatus.WARN,
+                      2: DiagnosticStatus.ERROR}
+
+# Defaults come from the plain-Python configs, so they are written down once.
+_SAFETY = SafetyConfig()
+_MONITOR = MonitorConfig()
+
+# (name, default or Parameter.Type for "unset", description)
+_PARAMETERS = (
+    ('policy_path', '', 'Exported policy directory or .tar.gz/.zip archive (required).'),
+    ('lpn_mode', 'table', "LPN evaluation: 'table' (interpolated K/k table) or 'exact'."),
+    ('lpn_table_bins', 200, 'Phase bins of the LPN table.'),
+    ('control_rate_hz', Parameter.Type.DOUBLE,
+     'Override of the policy control rate in Hz; unset uses the policy metadata.'),
+    ('joint_remap', Parameter.Type.STRING_ARRAY,
+     "Renames, 'policy_joint:robot_joint' per entry, for robots whose names differ."),
+    ('joint_lower_limits', Parameter.Type.DOUBLE_ARRAY,
+     'Lower joint limits in rad, policy joint order; unset uses the policy metadata.'),
+    ('joint_upper_limits', Parameter.Type.DOUBLE_ARRAY,
+     'Upper joint limits in rad, policy joint order; unset uses the policy metadata.'),
+    ('joint_states_topic', '/joint_states', 'sensor_msgs/JointState input.'),
+    ('imu_topic', '/imu', 'sensor_msgs/Imu input (orientation and body angular velocity).'),
+    ('command_topic', '~/command',
+     'std_msgs/Float64MultiArray task command, used if the policy observes a command.'),
+    ('joint_targets_topic', '/joint_commands',
+     'sensor_msgs/JointState position targets output (sim_bridge listens here).'),
+    ('use_float64_array', False,
+     'Also publish targets as std_msgs/Float64MultiArray for a ros2_control forward controller.'),
+    ('float64_array_topic', '/forward_position_controller/commands',
+     'Topic of the Float64MultiArray targets.'),
+    ('float64_array_joint_order', Parameter.Type.STRING_ARRAY,
+     'Robot joint names in Float64MultiArray order; unset uses the policy order.'),
+    ('state_timeout_s', _SAFETY.state_timeout_s,
+     'Watchdog: damping when joint states or IMU are older (s).'),
+    ('max_tilt_rad', _SAFETY.max_tilt_rad,
+     'Damping when the body tilts further from upright (rad); raise to pi for flips.'),
+    ('interpolation_duration_s', _SAFETY.interpolation_duration_s,
+     'Time to move smoothly to the default pose (s).'),
+    ('passive_extra_damping', 0.0,
+     'Extra passive damping in N m s/rad, commanded through position targets.'),
+    ('monitor_window_s', _MONITOR.window_s, 'Smoothness monitor sliding window (s).'),
+    ('monitor_cutoff_hz', _MONITOR.cutoff_hz, 'HFR cut-off frequency (Hz).'),
+    ('hfr_warn', _MONITOR.hfr.warn, 'HFR WARN threshold (ratio).'),
+    ('hfr_error', _MONITOR.hfr.error, 'HFR ERROR threshold (ratio).'),
+    ('sm_warn', _MONITOR.sm.warn,
+     'CAPS Sm WARN threshold (rad; depends on the window length).'),
+    ('sm_error', _MONITOR.sm.error,
+     'CAPS Sm ERROR threshold (rad; depends on the window length).'),
+    ('action_rate_warn', _MONITOR.action_rate.warn,
+     'Action rate WARN threshold (rad per step, L2 norm over joints).'),
+    ('action_rate_error', _MONITOR.action_rate.error,
+     'Action rate ERROR threshold (rad per step, L2 norm over joints).'),
+    ('hfr_min_std', _MONITOR.hfr_min_std,
+     'Per-joint HFR is judged only above this standard deviation over the window (rad).'),
+    ('diagnostics_period_s', 1.0, 'Period of /diagnostics messages (s).'),
+)
+
+
+class ControllerNode(Node):
+    """Thin rclpy wrapper around ControllerCore."""
+
+    def __init__(self):
+        """Declare parameters, load the policy, check the joint mapping, create the I/O."""
+        super().__init__('lpn_controller')
+        for name, default, description in _PARAMETERS:
+            self.declare_parameter(
+                name, default, ParameterDescriptor(description=description, read_only=True))
+        policy_path = self._param('policy_path')
+        if not policy_path:
+            raise ValueError('parameter policy_path is required (exported policy directory)')
+        policy = load_policy(policy_path)
+        metadata = policy.metadata
+        runtime = make_runtime(policy, lpn_mode=self._param('lpn_mode'),
+                               table_bins=self._param('lpn_table_bins'))
+        self._joint_map = JointMap(metadata.joint_names,
+                                   parse_joint_remap(self._param('joint_remap') or []))
+        lower = self._param('joint_lower_limits')
+        upper = self._param('joint_upper_limits')
+        lower = metadata.joint_lower_limits if lower is None else np.asarray(lower)
+        upper = metadata.joint_upper_limits if upper is None else np.asarray(upper)
+        if lower is None or upper is None:
+            raise ValueError('no joint limits: set joint_lower_limits and joint_upper_limits '
+                             'or export joint_limits in policy.yaml')
+        config = ControllerConfig(
+            safety=SafetyConfig(self._param('state_timeout_s'), self._param('max_tilt_rad'),
+                                self._param('interpolation_duration_s')),
+            monitor=MonitorConfig(
+                window_s=self._param('monitor_window_s'),
+                cutoff_hz=self._param('monitor_cutoff_hz'),
+                hfr=Threshold(self._param('hfr_warn'), self._param('hfr_error')),
+                sm=Threshold(self._param('sm_warn'), self._param('sm_error')),
+                action_rate=Threshold(self._param('action_rate_warn'),
+                                      self._param('action_rate_error')),
+                hfr_min_std=self._param('hfr_min_std')),
+            passive_extra_damping=self._param('passive_extra_damping'),
+            control_rate_hz=self._param('control_rate_hz'))
+        self._core = ControllerCore(runtime, lower, upper, config)
+
+        self._use_float64_array = self._param('use_float64_array')
+        array_order = (self._param('float64_array_joint_order')
+                       or list(self._joint_map.robot_joint_names))
+        self._float64_array_indices = self._joint_map.output_indices(array_order)
+
+        command_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                                 history=HistoryPolicy.KEEP_LAST)
+        self._targets_publisher = self.create_publisher(
+            JointState, self._param('joint_targets_topic'), command_qos)
+        self._array_publisher = None
+        if self._use_float64_array:
+            self._array_publisher = self.create_publisher(
+                Float64MultiArray, self._param('float64_array_topic'), command_qos)
+        self._action_publisher = self.create_publisher(JointState, '~/action', 10)
+        self._diagnostics_publisher = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+
+        self.create_subscription(JointState, self._param('joint_states_topic'),
+                                 self._on_joint_state, qos_profile_sensor_data)
+        self.create_subscription(Imu, self._param('imu_topic'), self._on_imu,
+                                 qos_profile_sensor_data)
+        self.create_subscription(Bool, '~/estop', self._on_estop_topic, 10)
+        if self._core.builder.uses_command:
+            self.create_subscription(Float64MultiArray, self._param('command_topic'),
+                                     self._on_command, 10)
+        self.create_service(Trigger, '~/estop', self._on_estop_service)
+        self.create_service(Trigger, '~/reset_estop', self._on_reset_service)
+
+        # Timers use the node clock by default, so they follow /clock under use_sim_time.
+        self.create_timer(1.0 / self._core.control_rate_hz, self._on_control_timer)
+        self.create_timer(self._param('diagnostics_period_s'), self._on_diagnostics_timer)
+        self._last_output = None
+        self.get_logger().info(
+            f'policy {policy.source}: {metadata.kind}, {metadata.num_joints} joints, clip '
+            f'{metadata.motion_clip!r}, {self._core.control_rate_hz:g} Hz, revision '
+            f'{metadata.git_revision}')
+
+    def _param(self, name):
+        # Unset typed parameters read as None.
+        return self.get_parameter_or(name).value
+
+    def _now(self):
+        now = self.get_clock().now()
+        return now, now.nanoseconds * 1e-9
+
+    def _on_joint_state(self, message: JointState):
+        try:
+            positions = self._joint_map.to_policy_order(message.name, message.position)
+            velocities = None
+            if len(message.velocity) == len(message.name):
+                velocities = self._joint_map.to_policy_order(message.name, message.velocity)
+            else:
+                self.get_logger().error('joint states carry no velocities; the policy needs '
+                                        'them', throttle_duration_sec=5.0)
+        except JointMapError as error:
+            self.get_logger().error(f'ignoring joint states: {error}', throttle_duration_sec=5.0)
+            return
+        self._core.set_joint_state(self._now()[1], positions, velocities)
+
+    def _on_imu(self, message: Imu):
+        self._core.set_imu(self._now()[1], imu_orientation_wxyz(message),
+                           vector3_to_array(message.angular_velocity))
+
+    def _on_command(self, message: Float64MultiArray):
+        try:
+            self._core.set_command(np.asarray(message.data))
+        except ValueError as error:
+            self.get_logger().error(f'ignoring command: {error}', throttle_duration_sec=5.0)
+
+    def _log_transitions(self, transitions):
+        for transition in transitions:
+            text = (f'{transition.previous.value} -> {transition.mode.value}: '
+                    f'{transition.reason}')
+            if transition.mode == SafetyMode.DAMPING:
+                self.get_logger().warning(text)
+            else:
+                self.get_logger().info(text)
+
+    def _on_estop_topic(self, message: Bool):
+        if message.data:
+            self._log_transitions(
+                filter(None, [self._core.engage_estop(self._now()[1], 'topic')]))
+
+    def _on_estop_service(self, request, response):
+        self._log_transitions(filter(None, [self._core.engage_estop(self._now()[1], 'service')]))
+        response.success = True
+        response.message = 'e-stop engaged: passive damping until ~/reset_estop'
+        return response
+
+    def _on_reset_service(self, request, response):
+        self._log_transitions(filter(None, [self._core.reset_estop(self._now()[1])]))
+        response.success = True
+        response.message = 'e-stop released and faults cleared: waiting for fresh state'
+        return response
+
+    def _on_control_timer(self):
+        now, now_s = self._now()
+        output = self._core.step(now_s)
+        self._last_output = output
+        self._log_transitions(output.transitions)
+        stamp = now.to_msg()
+        if output.joint_targets is not None:
+            targets = JointState()
+            targets.header.stamp = stamp
+            targets.name = list(self._joint_map.robot_joint_names)
+            targets.position = output.joint_targets.tolist()
+            self._targets_publisher.publish(targets)
+            if self._array_publisher is not None:
+                array = Float64MultiArray()
+                array.data = output.joint_targets[self._float64_array_indices].tolist()
+                self._array_publisher.publish(array)
+        if output.action is not None:
+            action = JointState()
+            action.header.stamp = stamp
+            action.name = list(self._joint_map.policy_joint_names)
+            action.position = output.action.tolist()
+            self._action_publisher.publish(action)
+
+    def _on_diagnostics_timer(self):
+        now, _ = self._now()
+        safety = self._core.safety
+        phase = None if self._last_output is None else self._last_output.phase
+        diagnostics = DiagnosticArray()
+        diagnostics.header.stamp = now.to_msg()
+        for name, (level, message, values) in (
+                ('lpn_controller: safety',
+                 safety_diagnostic(safety.mode, safety.reason, safety.estop_active,
+                                   self._core.control_rate_hz, phase)),
+                ('lpn_controller: smoothness', monitor_diagnostic(self._core.monitor_report()))):
+            status = DiagnosticStatus()
+            status.name = name
+            status.hardware_id = self.get_name()
+            status.level = _DIAGNOSTIC_LEVELS[level]
+            status.message = message
+            status.values = [KeyValue(key=key, value=value) for key, value in values]
+            diagnostics.status.append(status)
+        self._diagnostics_publisher.publish(diagnostics)
+
+
+def main(args=None):
+    """Run the controller node until shutdown; exit code 1 on a start-up error."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = ControllerNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (PolicyFormatError, JointMapError, ValueError) as error:
+        get_logger('lpn_controller').fatal(f'cannot start: {error}')
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
