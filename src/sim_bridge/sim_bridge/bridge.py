@@ -219,12 +219,13 @@ def xyzw(quaternion_wxyz):
 
 
 def rotate_into_body(quaternion_wxyz, vector_world):
-    """Express a world-frame vector in the body frame of the orientation quaternion."""
-    w, x, y, z = quaternion_wxyz
-    # Rows of the body-to-world rotation matrix R; the body-frame vector is R^T v.
-    rotation = np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
-    return rotation.T @ np.asarray(vector_world, dtype=float)
+    """Express world-frame vectors in the body frame of [w, x, y, z] orientations.
+
+    Broadcasts over leading axes: (4,) with (3,), or (N, 4) with (N, 3).
+    """
+    quaternion = np.asarray(quaternion_wxyz, dtype=float)
+    vector = np.asarray(vector_world, dtype=float)
+    w = quaternion[..., :1]
+    axis = -quaternion[..., 1:]  # the inverse rotation
+    twice_cross = 2.0 * np.cross(axis, vector)
+    return vector + w * twice_cross + np.cross(axis, twice_cross)

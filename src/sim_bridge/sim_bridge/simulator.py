@@ -6,6 +6,7 @@ order, quaternions as [w, x, y, z] (MuJoCo's order; the node converts for ROS me
 """
 
 from dataclasses import dataclass
+import fnmatch
 
 import mujoco
 import numpy as np
@@ -208,6 +209,46 @@ class Simulator:
         mujoco.mj_forward(self.model, self.data)
         self.set_joint_targets(self.data.qpos[self._qpos_ids])
         return self.read_state()
+
+    def reset_to_pose(self, root_position, root_orientation, joint_positions,
+                      root_linear_velocity=(0.0, 0.0, 0.0), root_angular_velocity=(0.0, 0.0, 0.0),
+                      joint_velocities=None, keep_time=False):
+        """Reset to a given robot pose and velocity (e.g. a reference motion's frame).
+
+        Root linear velocity is in the world frame, angular velocity in the body frame (the
+        conventions of RobotState); joint arrays follow the configured joint order.
+        """
+        qpos = self.model.key_qpos[self._keyframe_id].copy()
+        qvel = np.zeros(self.model.nv)
+        root_q, root_v = self._root_qpos, self._root_dof
+        qpos[root_q:root_q + 3] = root_position
+        qpos[root_q + 3:root_q + 7] = root_orientation
+        qpos[self._qpos_ids] = joint_positions
+        qvel[root_v:root_v + 3] = root_linear_velocity
+        qvel[root_v + 3:root_v + 6] = root_angular_velocity
+        if joint_velocities is not None:
+            qvel[self._dof_ids] = joint_velocities
+        return self.reset(qpos=qpos, qvel=qvel, keep_time=keep_time)
+
+    def geoms_of_bodies(self, body_patterns):
+        """Return the ids of the geoms on bodies whose names match any shell-style pattern."""
+        names = [self.model.body(b).name for b in range(self.model.nbody)]
+        unmatched = [p for p in body_patterns if not any(fnmatch.fnmatchcase(n, p) for n in names)]
+        if unmatched:
+            raise ValueError(f'body patterns {unmatched} match no body of model '
+                             f'{self.config.model_path}; its bodies are {names}')
+        return np.array([g for g in range(self.model.ngeom)
+                         if any(fnmatch.fnmatchcase(names[self.model.geom_bodyid[g]], p)
+                                for p in body_patterns)], dtype=int)
+
+    def touches_ground(self, geom_ids):
+        """Return True when any of these geoms touches a geom of the world body (the floor)."""
+        contacts = self.data.contact.geom[:self.data.ncon]
+        if len(contacts) == 0:
+            return False
+        world = self.model.geom_bodyid[contacts] == 0
+        ours = np.isin(contacts, geom_ids)
+        return bool(np.any((ours[:, 0] & world[:, 1]) | (ours[:, 1] & world[:, 0])))
 
     def get_physics_state(self):
         """Return the full physics state (time, qpos, qvel, actuation, ...) as one array."""

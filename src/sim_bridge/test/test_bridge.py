@@ -149,6 +149,18 @@ def test_message_field_conversions():
     # Moving along world +x while facing world +y is moving to the body's right (-y).
     np.testing.assert_allclose(rotate_into_body(yaw_90, [1.0, 0.0, 0.0]), [0.0, -1.0, 0.0],
                                atol=1e-12)
+    rng = np.random.default_rng(0)
+    quaternions = rng.standard_normal((5, 4))
+    quaternions /= np.linalg.norm(quaternions, axis=1, keepdims=True)
+    vectors = rng.standard_normal((5, 3))
+    batched = rotate_into_body(quaternions, vectors)
+    for q, v, b in zip(quaternions, vectors, batched):
+        w, x, y, z = q
+        rotation = np.array([  # body-to-world rotation matrix of q
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+        np.testing.assert_allclose(b, rotation.T @ v, atol=1e-12)
 
 
 def test_shipped_parameter_file_matches_the_node_declarations():

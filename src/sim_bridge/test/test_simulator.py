@@ -164,3 +164,17 @@ def test_vector_simulator_is_deterministic_under_a_seed(config):
     first, second = rollout(), rollout()
     np.testing.assert_array_equal(first, second)
     assert not np.array_equal(first[0], first[1]), 'environments share one random stream'
+
+
+def test_reset_to_pose_and_ground_contact_of_named_bodies(config):
+    sim = Simulator(config, seed=0)
+    fall_geoms = sim.geoms_of_bodies(['body', 'arm_link_*'])
+    sim.step()
+    assert not sim.touches_ground(fall_geoms)
+    # Body box (half height 0.085 m) placed through the floor: contact right after the reset.
+    state = sim.reset_to_pose([0.0, 0.0, 0.05], [1.0, 0.0, 0.0, 0.0], sim.joint_targets,
+                              root_linear_velocity=[0.3, 0.0, 0.0])
+    np.testing.assert_allclose(state.base_linear_velocity, [0.3, 0.0, 0.0])
+    assert sim.touches_ground(fall_geoms), 'a body lying on the ground must touch it'
+    with pytest.raises(ValueError, match='match no body'):
+        sim.geoms_of_bodies(['tail'])
