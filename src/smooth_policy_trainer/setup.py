@@ -21,6 +21,7 @@ setup(
     version='0.1.0',
     packages=find_packages(exclude=['test']),
     include_package_data=True,
+    package_data={package_name: ['data/clips/*.yaml', 'data/clips/*.npz']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),

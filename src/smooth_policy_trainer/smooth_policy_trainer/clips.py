@@ -1,0 +1,442 @@
+"""Motion clips: the reference motions the imitation environments track.
+
+A clip is two files side by side, ``<name>.yaml`` (a small header) and ``<name>.npz`` (frames):
+
+* header: format_version, name, description, frame_rate_hz, frame_count, duration_s,
+  phase_period_s, loop, root_displacement_per_cycle (m, world frame), joint_names (the robot
+  configuration's order), units and the generator's settings;
+* arrays: root_position (T, 3) m in the world, root_orientation (T, 4) unit quaternions
+  [w, x, y, z] from body to world, joint_positions (T, n) rad.
+
+A looping clip stores exactly one cycle: frame T would be frame 0 again, except that the root has
+moved by ``root_displacement_per_cycle`` (a world translation; orientation and joints repeat).
+So a clip that trots forward loops without a jump in root x and its derivatives are continuous
+across the wrap. Phase p in [0, 1) is time / phase_period_s; p >= 1 continues into later cycles,
+the root advanced by whole displacements. A non-looping clip plays once: p is clamped to [0, 1],
+which spans frames 0 .. T-1.
+
+Velocities are derived at load by central differences (wrapping around for loops, one-sided at
+the ends otherwise) in the simulator's RobotState conventions: joint velocities in rad/s, root
+linear velocity in the world frame, root angular velocity in the body frame. End-effector
+positions (the configuration's foot sites, then its gripper site) come from MuJoCo forward
+kinematics, in the body frame.
+"""
+
+from dataclasses import dataclass, field
+import io
+from pathlib import Path
+import zipfile
+
+import numpy as np
+from sim_bridge.config import load_config
+from sim_bridge.simulator import load_model
+from smooth_policy_trainer.clip_kinematics import (
+    end_effector_site_names, finite_difference_velocities, RobotKinematics)
+import yaml
+
+FORMAT_VERSION = 1
+UNITS = {'length': 'm', 'angle': 'rad', 'time': 's', 'quaternion': 'wxyz'}
+ARRAY_NAMES = ('root_position', 'root_orientation', 'joint_positions')
+SHIPPED_CLIP_DIR = Path(__file__).resolve().parent / 'data' / 'clips'
+# Stored angles are rounded to 1e-6 rad; a clip may touch a limit but not cross it.
+JOINT_LIMIT_TOLERANCE = 1e-3
+QUATERNION_NORM_TOLERANCE = 1e-4
+_HEADER_FIELDS = (
+    'format_version', 'name', 'description', 'frame_rate_hz', 'frame_count', 'duration_s',
+    'phase_period_s', 'loop', 'root_displacement_per_cycle', 'joint_names', 'units', 'generator',
+)
+
+
+class ClipError(ValueError):
+    """A motion clip that cannot be used; the message names the file and the field."""
+
+
+@dataclass
+class ReferenceSample:
+    """Reference quantities at a batch of phases; leading dimensions are the phases' shape."""
+
+    joint_positions: np.ndarray
+    joint_velocities: np.ndarray
+    root_position: np.ndarray
+    root_orientation: np.ndarray
+    root_linear_velocity: np.ndarray
+    root_angular_velocity: np.ndarray
+    end_effector_positions: np.ndarray = None
+
+
+@dataclass(eq=False)
+class MotionClip:
+    """One motion: stored frames, derived velocities, optional end-effector positions.
+
+    ``end_effector_positions`` is (T, k, 3) in the body frame, named by ``end_effector_names``;
+    load_clip fills both from the robot model.
+    """
+
+    name: str
+    frame_rate_hz: float
+    loop: bool
+    joint_names: tuple
+    root_position: np.ndarray
+    root_orientation: np.ndarray
+    joint_positions: np.ndarray
+    root_displacement_per_cycle: np.ndarray = None
+    description: str = ''
+    generator: dict = field(default_factory=dict)
+    end_effector_names: tuple = ()
+    end_effector_positions: np.ndarray = None
+    source: str = '<memory>'
+    joint_velocities: np.ndarray = field(init=False, repr=False)
+    root_linear_velocity: np.ndarray = field(init=False, repr=False)
+    root_angular_velocity: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.joint_names = tuple(self.joint_names)
+        self.end_effector_names = tuple(self.end_effector_names)
+        self._check_and_normalise()
+        self.joint_velocities, self.root_linear_velocity, self.root_angular_velocity = \
+            finite_difference_velocities(
+                self.joint_positions, self.root_position, self.root_orientation, self.dt,
+                self.loop, self.root_displacement_per_cycle)
+        self._build_table()
+
+    # -- timing ---------------------------------------------------------------------------------
+
+    @property
+    def frame_count(self):
+        """Number of stored frames T."""
+        return self.joint_positions.shape[0]
+
+    @property
+    def dt(self):
+        """Time between frames in seconds."""
+        return 1.0 / self.frame_rate_hz
+
+    @property
+    def duration_s(self):
+        """Length of the clip: one cycle for a loop (T frames), (T - 1) / rate otherwise."""
+        return (self.frame_count if self.loop else self.frame_count - 1) / self.frame_rate_hz
+
+    @property
+    def phase_period_s(self):
+        """Seconds per unit of phase (the cycle period of a looping clip)."""
+        return self.duration_s
+
+    def phase_at(self, time_s):
+        """Phase reached ``time_s`` seconds after phase 0 (continues past 1 for loops)."""
+        return np.asarray(time_s, dtype=float) / self.phase_period_s
+
+    # -- sampling -------------------------------------------------------------------------------
+
+    def sample(self, phase):
+        """Return the reference at ``phase`` (scalar or array), linearly interpolated.
+
+        Looping clips accept any phase; its integer part counts cycles and advances the root
+        position by whole cycle displacements. Non-looping clips clamp the phase to [0, 1].
+        Quaternions are interpolated with normalised lerp.
+        """
+        phase = np.asarray(phase, dtype=float)
+        frames = self.frame_count
+        if self.loop:
+            position = phase * frames
+            whole = np.floor(position)
+            alpha = position - whole
+            cycles, index = np.divmod(whole.astype(np.int64), frames)
+        else:
+            position = np.clip(phase, 0.0, 1.0) * (frames - 1)
+            index = np.minimum(np.floor(position).astype(np.int64), frames - 2)
+            alpha = position - index
+            cycles = np.zeros_like(index)
+        values = np.take(self._table, index, axis=0)
+        step = np.take(self._table_step, index, axis=0)
+        step *= alpha[..., None]
+        values += step
+        parts = {key: values[..., s] for key, s in self._slices.items()}
+        orientation = parts['root_orientation']
+        orientation /= np.linalg.norm(orientation, axis=-1, keepdims=True)
+        parts['root_position'] += cycles[..., None] * self.root_displacement_per_cycle
+        if self.end_effector_positions is not None:
+            parts['end_effector_positions'] = parts['end_effector_positions'].reshape(
+                phase.shape + self.end_effector_positions.shape[1:])
+        return ReferenceSample(**parts)
+
+    def attach_end_effectors(self, model, config):
+        """Compute the end-effector positions (body frame) with the robot model's kinematics."""
+        self.end_effector_names = end_effector_site_names(config)
+        self.end_effector_positions = RobotKinematics(config, model).body_frame_site_positions(
+            self.joint_positions, self.end_effector_names)
+        self._build_table()
+        return self
+
+    def frame_times(self):
+        """Time of every stored frame in seconds."""
+        return np.arange(self.frame_count) * self.dt
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _fail(self, message):
+        raise ClipError(f'{self.source}: {message}')
+
+    def _check_and_normalise(self):
+        rate = self.frame_rate_hz
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or \
+                not np.isfinite(rate) or rate <= 0:
+            self._fail(f"field 'frame_rate_hz' must be a positive number of Hz, got {rate!r}")
+        self.frame_rate_hz = float(rate)
+        n = len(self.joint_names)
+        if n == 0 or not all(isinstance(name, str) for name in self.joint_names):
+            self._fail("field 'joint_names' must be a non-empty list of joint names")
+        arrays = {}
+        for name, width in zip(ARRAY_NAMES, (3, 4, n)):
+            value = np.asarray(getattr(self, name))
+            if value.dtype.kind not in 'fiu':
+                self._fail(f"array '{name}' must be numeric, got dtype {value.dtype}")
+            value = value.astype(np.float64)
+            if value.ndim != 2 or value.shape[1] != width:
+                self._fail(f"array '{name}' has shape {value.shape}, expected (T, {width})")
+            bad = np.argwhere(~np.isfinite(value))
+            if len(bad):
+                self._fail(f"array '{name}' has a non-finite value at frame {bad[0][0]}")
+            arrays[name] = value
+        frames = {value.shape[0] for value in arrays.values()}
+        if len(frames) != 1:
+            self._fail('arrays disagree on the frame count: '
+                       + ', '.join(f'{k} {v.shape[0]}' for k, v in arrays.items()))
+        if frames.pop() < 2:
+            self._fail('a clip needs at least 2 frames')
+        norms = np.linalg.norm(arrays['root_orientation'], axis=1)
+        worst = int(np.argmax(np.abs(norms - 1.0)))
+        if abs(norms[worst] - 1.0) > QUATERNION_NORM_TOLERANCE:
+            self._fail(f"array 'root_orientation' is not a unit quaternion [w, x, y, z] at frame "
+                       f'{worst} (norm {norms[worst]:.6f})')
+        arrays['root_orientation'] /= norms[:, None]
+        for name, value in arrays.items():
+            setattr(self, name, value)
+        displacement = self.root_displacement_per_cycle
+        try:
+            displacement = np.zeros(3) if displacement is None else np.asarray(displacement,
+                                                                               float)
+        except (TypeError, ValueError):
+            displacement = np.full(3, np.nan)
+        if displacement.shape != (3,) or not np.all(np.isfinite(displacement)):
+            self._fail("field 'root_displacement_per_cycle' must be 3 finite numbers (m), got "
+                       f'{self.root_displacement_per_cycle!r}')
+        if not self.loop and np.any(displacement):
+            self._fail("field 'root_displacement_per_cycle' must be zero for a non-looping clip")
+        self.root_displacement_per_cycle = displacement
+        self.loop = bool(self.loop)
+        if self.end_effector_positions is not None:
+            ee = np.asarray(self.end_effector_positions, dtype=np.float64)
+            expected = (self.frame_count, len(self.end_effector_names), 3)
+            if ee.shape != expected:
+                self._fail(f'end_effector_positions has shape {ee.shape}, expected {expected}')
+            self.end_effector_positions = ee
+
+    def _build_table(self):
+        # One row per frame (plus the wrap-around frame for loops) holding every sampled
+        # quantity side by side, so sample() is one gather and one lerp for any batch size.
+        quat = self.root_orientation.copy()
+        columns = {
+            'joint_positions': self.joint_positions,
+            'joint_velocities': self.joint_velocities,
+            'root_position': self.root_position,
+            'root_orientation': quat,
+            'root_linear_velocity': self.root_linear_velocity,
+            'root_angular_velocity': self.root_angular_velocity,
+        }
+        if self.end_effector_positions is not None:
+            columns['end_effector_positions'] = self.end_effector_positions.reshape(
+                self.frame_count, -1)
+        table = np.concatenate(list(columns.values()), axis=1)
+        self._slices, start = {}, 0
+        for key, value in columns.items():
+            self._slices[key] = slice(start, start + value.shape[1])
+            start += value.shape[1]
+        if self.loop:
+            wrap = table[:1].copy()
+            wrap[0, self._slices['root_position']] += self.root_displacement_per_cycle
+            table = np.concatenate([table, wrap])
+        quat = table[:, self._slices['root_orientation']]
+        for k in range(1, len(quat)):  # q and -q are one rotation: keep neighbours on one side
+            if np.dot(quat[k - 1], quat[k]) < 0:
+                quat[k] *= -1
+        self._table = table
+        self._table_step = np.diff(table, axis=0)
+
+
+def check_joint_names(joint_names, config, where):
+    """Raise ClipError unless ``joint_names`` are the configured joints in the same order."""
+    joint_names = tuple(joint_names)
+    if joint_names != tuple(config.joint_names):
+        missing = [n for n in config.joint_names if n not in joint_names]
+        extra = [n for n in joint_names if n not in config.joint_names]
+        detail = f'missing {missing}, unknown {extra}' if missing or extra else 'order differs'
+        raise ClipError(f"{where}: field 'joint_names' differs from the robot configuration "
+                        f'{config.source} ({detail}); expected {list(config.joint_names)}')
+
+
+def check_against_robot(clip, config, model):
+    """Raise ClipError unless the clip's joints are the robot's, in order, within limits."""
+    check_joint_names(clip.joint_names, config, clip.source)
+    limits = RobotKinematics(config, model).joint_limits
+    below = clip.joint_positions < limits[:, 0] - JOINT_LIMIT_TOLERANCE
+    above = clip.joint_positions > limits[:, 1] + JOINT_LIMIT_TOLERANCE
+    outside = np.argwhere(below | above)
+    if len(outside):
+        frame, joint = outside[0]
+        raise ClipError(
+            f"{clip.source}: array 'joint_positions': joint '{clip.joint_names[joint]}' is "
+            f'{clip.joint_positions[frame, joint]:.4f} rad at frame {frame}, outside its limits '
+            f'[{limits[joint, 0]:.4f}, {limits[joint, 1]:.4f}] ({len(outside)} value(s) outside)')
+
+
+def list_shipped_clips():
+    """Names of the clips shipped with the package, sorted."""
+    return tuple(sorted(path.stem for path in SHIPPED_CLIP_DIR.glob('*.yaml')))
+
+
+def shipped_clip_path(name):
+    """Return the common stem of a shipped clip's two files (``data/clips/<name>``)."""
+    if name not in list_shipped_clips():
+        raise ClipError(f"no shipped clip '{name}' in {SHIPPED_CLIP_DIR}; the shipped clips are "
+                        f'{list(list_shipped_clips())}')
+    return SHIPPED_CLIP_DIR / name
+
+
+def load_shipped_clip(name, config=None, model=None):
+    """Load one of the package's clips (see list_shipped_clips) for the given robot."""
+    return load_clip(shipped_clip_path(name), config, model)
+
+
+def load_clip(path, config=None, model=None):
+    """Load and validate a clip; ``path`` is its .yaml, its .npz or their common stem.
+
+    Joint names must be the robot configuration's (the packaged one by default), in order, and
+    angles within the model's limits. End-effector positions are computed with the model.
+    """
+    header_path, arrays_path = _clip_files(path)
+    header = _read_header(header_path)
+    arrays = _read_arrays(arrays_path)
+    config = config if config is not None else load_config()
+    model = model if model is not None else load_model(config)
+    check_joint_names(header['joint_names'], config, header_path)
+    clip = MotionClip(
+        name=header['name'], frame_rate_hz=header['frame_rate_hz'], loop=header['loop'],
+        joint_names=header['joint_names'], description=header['description'],
+        root_displacement_per_cycle=header['root_displacement_per_cycle'],
+        generator=header['generator'], source=str(arrays_path), **arrays)
+    if clip.frame_count != header['frame_count']:
+        raise ClipError(f"{header_path}: field 'frame_count' is {header['frame_count']} but "
+                        f'{arrays_path} holds {clip.frame_count} frames')
+    for key in ('duration_s', 'phase_period_s'):
+        if not np.isclose(header[key], getattr(clip, key), rtol=0, atol=1e-9):
+            raise ClipError(f"{header_path}: field '{key}' is {header[key]} s but "
+                            f'{clip.frame_count} frames at {clip.frame_rate_hz} Hz '
+                            f"({'looping' if clip.loop else 'not looping'}) last "
+                            f'{getattr(clip, key)} s')
+    check_against_robot(clip, config, model)
+    return clip.attach_end_effectors(model, config)
+
+
+def save_clip(clip, directory):
+    """Write ``<name>.yaml`` and ``<name>.npz`` into ``directory``; equal clips, equal bytes."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    header = {
+        'format_version': FORMAT_VERSION, 'name': clip.name, 'description': clip.description,
+        'frame_rate_hz': clip.frame_rate_hz, 'frame_count': clip.frame_count,
+        'duration_s': clip.duration_s, 'phase_period_s': clip.phase_period_s, 'loop': clip.loop,
+        'root_displacement_per_cycle': clip.root_displacement_per_cycle,
+        'joint_names': clip.joint_names, 'units': UNITS, 'generator': clip.generator,
+    }
+    header_path, arrays_path = _clip_files(directory / clip.name)
+    header_path.write_text(
+        f'# Motion clip header (smooth_policy_trainer.clips format {FORMAT_VERSION}); the frames '
+        f'are in {arrays_path.name}.\n'
+        + yaml.safe_dump(_plain(header), sort_keys=False, width=99))
+    # np.savez stamps the current time into the zip; fixed entry metadata keeps bytes stable.
+    with zipfile.ZipFile(arrays_path, 'w') as archive:
+        for name in ARRAY_NAMES:
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(getattr(clip, name)),
+                                      allow_pickle=False)
+            info = zipfile.ZipInfo(name + '.npy', date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, buffer.getvalue())
+    return header_path, arrays_path
+
+
+def _clip_files(path):
+    path = Path(path)
+    stem = path.with_suffix('') if path.suffix in ('.yaml', '.npz') else path
+    return stem.parent / (stem.name + '.yaml'), stem.parent / (stem.name + '.npz')
+
+
+def _read_header(path):
+    def fail(message):
+        raise ClipError(f'{path}: {message}')
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        fail(f'cannot read clip header ({error.strerror})')
+    try:
+        header = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        fail(f'malformed YAML: {error}')
+    if not isinstance(header, dict):
+        fail(f'expected a mapping at the top level, got {type(header).__name__}')
+    missing = [key for key in _HEADER_FIELDS if key not in header]
+    if missing:
+        fail(f'missing field(s) {missing}')
+    unknown = sorted(set(header) - set(_HEADER_FIELDS))
+    if unknown:
+        fail(f'unknown field(s) {unknown}; known fields are {list(_HEADER_FIELDS)}')
+    if header['format_version'] != FORMAT_VERSION:
+        fail(f"field 'format_version' is {header['format_version']!r}; this reader knows "
+             f'version {FORMAT_VERSION}')
+    if header['units'] != UNITS:
+        fail(f"field 'units' must be {UNITS}, got {header['units']!r}")
+    expected_types = {'name': str, 'description': str, 'loop': bool, 'frame_count': int,
+                      'frame_rate_hz': (int, float), 'duration_s': (int, float),
+                      'phase_period_s': (int, float), 'joint_names': list, 'generator': dict,
+                      'root_displacement_per_cycle': list}
+    for key, kind in expected_types.items():
+        value = header[key]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            fail(f"field '{key}' has the wrong type ({type(value).__name__}): {value!r}")
+    if not 0 < header['frame_rate_hz'] < np.inf:
+        fail(f"field 'frame_rate_hz' must be positive, got {header['frame_rate_hz']}")
+    displacement = header['root_displacement_per_cycle']
+    if len(displacement) != 3 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in displacement):
+        fail(f"field 'root_displacement_per_cycle' must be 3 numbers (m), got {displacement!r}")
+    return header
+
+
+def _read_arrays(path):
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except OSError as error:
+        raise ClipError(f'{path}: cannot read clip frames ({error.strerror or error})') from None
+    except (ValueError, zipfile.BadZipFile) as error:
+        raise ClipError(f'{path}: not a valid .npz archive of arrays: {error}') from None
+    missing = [name for name in ARRAY_NAMES if name not in arrays]
+    if missing:
+        raise ClipError(f'{path}: missing array(s) {missing}; a clip holds {list(ARRAY_NAMES)}')
+    unknown = sorted(set(arrays) - set(ARRAY_NAMES))
+    if unknown:
+        raise ClipError(f'{path}: unknown array(s) {unknown}; a clip holds {list(ARRAY_NAMES)}')
+    return arrays
+
+
+def _plain(value):
+    """Convert numpy scalars, arrays and tuples to the plain types yaml.safe_dump writes."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
