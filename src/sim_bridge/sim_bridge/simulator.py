@@ -167,12 +167,23 @@ class Simulator:
         if joint_targets is not None:
             self.set_joint_targets(joint_targets)
         mujoco.mj_step(self.model, self.data, nstep=self.config.substeps)
+        self._readouts_fresh = False
 
     def physics_step(self, joint_targets=None):
         """Advance one physics step (for callers that publish a clock every physics step)."""
         if joint_targets is not None:
             self.set_joint_targets(joint_targets)
         mujoco.mj_step(self.model, self.data)
+        self._readouts_fresh = False
+
+    def _refresh_readouts(self):
+        # After mj_step, sensors, contacts and site poses still describe the state before the
+        # last integration. Recompute them from the current state, once per read rather than
+        # every physics step: readouts then depend on the state alone (exact resume), and the
+        # IMU is not 2 ms older than the joint encoders. The trajectory itself is unchanged.
+        if not self._readouts_fresh:
+            mujoco.mj_forward(self.model, self.data)
+            self._readouts_fresh = True
 
     @property
     def time(self):
@@ -207,6 +218,7 @@ class Simulator:
         if keep_time:
             self.data.time = now
         mujoco.mj_forward(self.model, self.data)
+        self._readouts_fresh = True
         self.set_joint_targets(self.data.qpos[self._qpos_ids])
         return self.read_state()
 
@@ -243,6 +255,7 @@ class Simulator:
 
     def touches_ground(self, geom_ids):
         """Return True when any of these geoms touches a geom of the world body (the floor)."""
+        self._refresh_readouts()
         contacts = self.data.contact.geom[:self.data.ncon]
         if len(contacts) == 0:
             return False
@@ -263,9 +276,11 @@ class Simulator:
         state = _checked(state, mujoco.mj_stateSize(self.model, spec), 'physics state')
         mujoco.mj_setState(self.model, self.data, state, spec)
         mujoco.mj_forward(self.model, self.data)
+        self._readouts_fresh = True
 
     def read_state(self):
         """Read the robot's sensors and the ground truth into a RobotState (copies)."""
+        self._refresh_readouts()
         data = self.data
         root_q, root_v = self._root_qpos, self._root_dof
         sensors = data.sensordata
@@ -284,15 +299,18 @@ class Simulator:
             base_angular_velocity=data.qvel[root_v + 3:root_v + 6].copy(),
         )
 
-    def site_positions(self, site_names):
-        """World positions (k x 3) of named sites, e.g. feet and gripper."""
-        ids = []
-        for name in site_names:
-            site_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_SITE, name)
-            if site_id < 0:
-                raise ValueError(f"unknown site '{name}' in model {self.config.model_path}")
-            ids.append(site_id)
-        return self.data.site_xpos[ids].copy()
+    def site_positions(self, sites):
+        """Return world positions (k x 3) of sites given by name or id (feet, gripper)."""
+        self._refresh_readouts()
+        return self.data.site_xpos[[self._site_id(site) for site in sites]]
+
+    def _site_id(self, site):
+        if isinstance(site, (int, np.integer)):
+            return int(site)
+        site_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_SITE, site)
+        if site_id < 0:
+            raise ValueError(f"unknown site '{site}' in model {self.config.model_path}")
+        return site_id
 
 
 def _checked(values, size, name):

@@ -178,3 +178,27 @@ def test_reset_to_pose_and_ground_contact_of_named_bodies(config):
     assert sim.touches_ground(fall_geoms), 'a body lying on the ground must touch it'
     with pytest.raises(ValueError, match='match no body'):
         sim.geoms_of_bodies(['tail'])
+
+
+def test_reading_state_does_not_change_the_trajectory(config):
+    read, silent = Simulator(config, seed=0), Simulator(config, seed=0)
+    targets = read.joint_targets + 0.1
+    for _ in range(20):
+        read.step(targets)
+        read.read_state()
+        read.site_positions(config.foot_sites)
+        silent.step(targets)
+    np.testing.assert_array_equal(read.get_physics_state(), silent.get_physics_state())
+
+
+def test_readouts_describe_the_current_state(config):
+    sim = Simulator(config, seed=0)
+    sim.step(sim.joint_targets + 0.2)
+    after_step = sim.read_state()
+    clone = Simulator(config, seed=0)
+    clone.set_physics_state(sim.get_physics_state())
+    restored = clone.read_state()
+    for name in ('imu_orientation', 'imu_angular_velocity', 'imu_linear_acceleration',
+                 'joint_efforts'):
+        np.testing.assert_allclose(getattr(after_step, name), getattr(restored, name),
+                                   rtol=1e-9, atol=1e-9, err_msg=name)
