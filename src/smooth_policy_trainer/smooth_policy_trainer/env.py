@@ -1,0 +1,266 @@
+"""Vectorised motion-imitation environment over the sim_bridge simulator core.
+
+N robots (VectorSimulator, the stepping code of the bridge node) follow one motion clip.
+Observations come from lpn_controller's ObservationBuilder, the function the controller runs
+on the robot; the phase is a separate input, as the policies take it. Episodes start from a
+reference frame at a random phase (reference state initialisation), end early on a fall, and are
+truncated after ``episode_length_s``. Finished environments reset themselves inside step().
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lpn_controller.observation import ObservationBuilder, ObservationTerm
+import numpy as np
+from sim_bridge.bridge import rotate_into_body
+from sim_bridge.config import load_config
+from sim_bridge.vector import VectorSimulator
+from smooth_policy_trainer.clip_kinematics import end_effector_site_names
+from smooth_policy_trainer.clips import load_clip, load_shipped_clip
+from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
+                                             imitation_reward, orientation_error, RewardTerm)
+
+
+@dataclass
+class RandomizationConfig:
+    """Domain randomisation, drawn per environment at every reset (off by default)."""
+
+    enabled: bool = False
+    friction: tuple = (0.6, 1.2)          # floor sliding friction
+    base_mass_scale: tuple = (0.9, 1.1)
+    pd_gain_scale: tuple = (0.85, 1.15)   # kp and kd together
+    max_latency_steps: int = 0            # actions applied 0..k control steps late
+
+
+@dataclass
+class EnvConfig:
+    """Everything that defines the task; written into checkpoints and policy provenance."""
+
+    clip: str = 'trot'                    # shipped clip name, or a path to a clip
+    num_envs: int = 32
+    episode_length_s: float = 10.0
+    robot_config: str = ''                # '' = the packaged quadruped with arm
+    action_scale: float = 0.5             # joint_target = default_pose + scale * action
+    action_clip: float = 10.0
+    default_pose: str = 'clip_mean'       # 'clip_mean' or 'keyframe'
+    angular_velocity_scale: float = 0.25
+    joint_velocity_scale: float = 0.05
+    reward_terms: dict = field(default_factory=lambda: {
+        name: {'weight': term.weight, 'scale': term.scale}
+        for name, term in DEFAULT_REWARD_TERMS.items()})
+    fall_bodies: tuple = ('body', '*_hip', '*_upper_leg', 'arm_link_*')
+    max_height_error: float = 0.25        # m, from the reference root height
+    max_orientation_error: float = 0.8    # rad, from the reference root orientation
+    reset_joint_noise: float = 0.05       # rad, uniform
+    seed: int = 0
+    randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+
+
+@dataclass
+class StepResult:
+    """What step() returns; arrays have a leading environment axis."""
+
+    observations: np.ndarray
+    phases: np.ndarray
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    reward_terms: dict
+    finished_returns: np.ndarray          # returns of the episodes that ended this step
+    finished_lengths: np.ndarray
+
+
+class ImitationEnv:
+    """N quadrupeds imitating one clip; numpy in, numpy out."""
+
+    def __init__(self, config=EnvConfig()):
+        self.config = config
+        self.robot = load_config(config.robot_config or None)
+        self.sim = VectorSimulator(config.num_envs, self.robot, seed=config.seed)
+        self.num_envs = config.num_envs
+        self.clip = (load_clip(config.clip, self.robot, self.sim.envs[0].model)
+                     if Path(config.clip).suffix in ('.yaml', '.npz')
+                     else load_shipped_clip(config.clip, self.robot, self.sim.envs[0].model))
+        self.joint_names = self.robot.joint_names
+        self.num_actions = len(self.joint_names)
+        first = self.sim.envs[0]
+        self.default_pose = (self.clip.joint_positions.mean(axis=0)
+                             if config.default_pose == 'clip_mean' else first.joint_targets)
+        if config.default_pose not in ('clip_mean', 'keyframe'):
+            raise ValueError("env.default_pose must be 'clip_mean' or 'keyframe', got "
+                             f"'{config.default_pose}'")
+        n = self.num_actions
+        self.observation_terms = (
+            ObservationTerm('projected_gravity', 3, 1.0),
+            ObservationTerm('base_angular_velocity', 3, config.angular_velocity_scale),
+            ObservationTerm('joint_positions', n, 1.0),
+            ObservationTerm('joint_velocities', n, config.joint_velocity_scale),
+            ObservationTerm('previous_action', n, 1.0),
+        )
+        self.builder = ObservationBuilder(self.observation_terms, self.default_pose)
+        self.observation_size = self.builder.size
+        self.reward_terms = {name: RewardTerm(**term)
+                             for name, term in config.reward_terms.items()}
+        self.control_dt = self.robot.control_dt
+        self.max_episode_steps = int(round(config.episode_length_s / self.control_dt))
+        self.end_effector_names = end_effector_site_names(self.robot)
+        self._site_ids = [first.model.site(name).id for name in self.end_effector_names]
+        self._fall_geoms = first.geoms_of_bodies(config.fall_bodies)
+        self._floor = [int(g) for g in range(first.model.ngeom) if first.model.geom_bodyid[g] == 0]
+        self._nominal_mass = first.model.body_mass.copy()
+        self._base_body = first.model.body(self.robot.base_body).id
+        self.rng = np.random.default_rng(config.seed)
+
+        self.start_phase = np.zeros(self.num_envs)
+        self.episode_step = np.zeros(self.num_envs, dtype=np.int64)
+        self.episode_return = np.zeros(self.num_envs)
+        self.previous_action = np.zeros((self.num_envs, n))
+        self.latency = np.zeros(self.num_envs, dtype=np.int64)
+        depth = config.randomization.max_latency_steps + 1
+        self.action_history = np.zeros((depth, self.num_envs, n))
+
+    # -- phase -----------------------------------------------------------------------------------
+
+    @property
+    def phase_period_s(self):
+        """Seconds per phase cycle of the clip."""
+        return self.clip.phase_period_s
+
+    def absolute_phase(self):
+        """Return the phase since each episode's phase 0 (the integer part counts cycles)."""
+        return self.start_phase + self.episode_step * self.control_dt / self.phase_period_s
+
+    def phases(self):
+        """Return the phase the policy sees, in [0, 1)."""
+        return np.mod(self.absolute_phase(), 1.0)
+
+    # -- episodes --------------------------------------------------------------------------------
+
+    def reset(self):
+        """Reset every environment; returns (observations, phases)."""
+        self._reset_envs(np.arange(self.num_envs))
+        return self._observe(), self.phases()
+
+    def _reset_envs(self, ids):
+        config = self.config
+        self.start_phase[ids] = self.rng.uniform(0.0, 1.0, len(ids))
+        self.episode_step[ids] = 0
+        self.episode_return[ids] = 0.0
+        self.previous_action[ids] = 0.0
+        self.action_history[:, ids] = 0.0
+        reference = self.clip.sample(self.start_phase[ids])
+        noise = self.rng.uniform(-config.reset_joint_noise, config.reset_joint_noise,
+                                 (len(ids), self.num_actions))
+        for row, i in enumerate(ids):
+            sim = self.sim.envs[i]
+            if config.randomization.enabled:
+                self._randomize(sim, i)
+            limits = sim.joint_limits
+            sim.reset_to_pose(
+                reference.root_position[row], reference.root_orientation[row],
+                np.clip(reference.joint_positions[row] + noise[row], limits[:, 0], limits[:, 1]),
+                reference.root_linear_velocity[row], reference.root_angular_velocity[row],
+                reference.joint_velocities[row])
+
+    def _randomize(self, sim, i):
+        spec = self.config.randomization
+        model = sim.model
+        model.geom_friction[self._floor, 0] = self.rng.uniform(*spec.friction)
+        model.body_mass[self._base_body] = self._nominal_mass[self._base_body] * \
+            self.rng.uniform(*spec.base_mass_scale)
+        gain_scale = self.rng.uniform(*spec.pd_gain_scale)
+        sim.set_pd_gains(np.multiply(self.robot.kp, gain_scale),
+                         np.multiply(self.robot.kd, gain_scale))
+        self.latency[i] = self.rng.integers(0, spec.max_latency_steps + 1)
+
+    # -- stepping --------------------------------------------------------------------------------
+
+    def step(self, actions):
+        """Apply raw policy actions (N, m) for one control period."""
+        actions = np.clip(np.asarray(actions, dtype=float), -self.config.action_clip,
+                          self.config.action_clip)
+        if not np.all(np.isfinite(actions)):
+            raise ValueError('policy actions contain NaN or inf')
+        self.action_history = np.roll(self.action_history, 1, axis=0)
+        self.action_history[0] = actions
+        applied = self.action_history[self.latency, np.arange(self.num_envs)]
+        self.sim.step(self.default_pose + self.config.action_scale * applied)
+        self.previous_action = actions
+        self.episode_step += 1
+
+        state = self.sim.read_state()
+        reference = self.clip.sample(self.absolute_phase())
+        errors = imitation_errors(state, self._end_effectors_in_body(state), reference)
+        rewards, weighted = imitation_reward(errors, self.reward_terms)
+        self.episode_return += rewards
+
+        fell = np.array([sim.touches_ground(self._fall_geoms) for sim in self.sim.envs])
+        height_error = np.abs(state.base_position[:, 2] - reference.root_position[:, 2])
+        tilt_error = orientation_error(state.base_orientation, reference.root_orientation)
+        terminated = fell | (height_error > self.config.max_height_error) | \
+            (tilt_error > self.config.max_orientation_error)
+        truncated = ~terminated & (self.episode_step >= self.max_episode_steps)
+        done = np.flatnonzero(terminated | truncated)
+        finished_returns = self.episode_return[done].copy()
+        finished_lengths = self.episode_step[done].copy()
+        if len(done):
+            self._reset_envs(done)
+        return StepResult(self._observe(), self.phases(), rewards, terminated, truncated,
+                          weighted, finished_returns, finished_lengths)
+
+    def _end_effectors_in_body(self, state):
+        world = np.stack([sim.site_positions(self._site_ids) for sim in self.sim.envs])
+        relative = world - state.base_position[:, None, :]
+        return rotate_into_body(state.base_orientation[:, None, :], relative)
+
+    def _observe(self):
+        state = self.sim.read_state()
+        return self.builder.build(state.joint_positions, state.joint_velocities,
+                                  state.imu_orientation, state.imu_angular_velocity,
+                                  self.previous_action)
+
+    def policy_metadata(self):
+        """Return the task-side fields of an exported policy's metadata (lpn_controller format)."""
+        return {
+            'joint_names': list(self.joint_names),
+            'observation_terms': self.observation_terms,
+            'action_scale': self.config.action_scale,
+            'action_clip': self.config.action_clip,
+            'default_pose': self.default_pose.copy(),
+            'kp': np.array(self.robot.kp), 'kd': np.array(self.robot.kd),
+            'joint_limits': self.sim.envs[0].joint_limits.copy(),
+            'control_rate_hz': self.robot.control_rate_hz,
+            'clip': self.clip.name, 'phase_period_s': self.phase_period_s,
+        }
+
+    def get_state(self):
+        """Return everything needed to continue exactly (for checkpoints): plain arrays."""
+        models = [sim.model for sim in self.sim.envs]
+        return {
+            'physics': np.stack([sim.get_physics_state() for sim in self.sim.envs]),
+            'floor_friction': np.stack([m.geom_friction[self._floor, 0] for m in models]),
+            'base_mass': np.array([m.body_mass[self._base_body] for m in models]),
+            'kp': np.stack([sim.kp for sim in self.sim.envs]),
+            'kd': np.stack([sim.kd for sim in self.sim.envs]),
+            'rng': self.rng.bit_generator.state,
+            **{name: getattr(self, name).copy() for name in self._EPISODE_ARRAYS},
+        }
+
+    def set_state(self, state):
+        """Restore a state from get_state(); returns (observations, phases)."""
+        for i, sim in enumerate(self.sim.envs):
+            sim.model.geom_friction[self._floor, 0] = state['floor_friction'][i]
+            sim.model.body_mass[self._base_body] = state['base_mass'][i]
+            sim.set_pd_gains(state['kp'][i], state['kd'][i])
+            sim.set_physics_state(state['physics'][i])
+        self.rng.bit_generator.state = state['rng']
+        for name in self._EPISODE_ARRAYS:
+            setattr(self, name, np.array(state[name]))
+        return self._observe(), self.phases()
+
+    _EPISODE_ARRAYS = ('start_phase', 'episode_step', 'episode_return', 'previous_action',
+                       'latency', 'action_history')
+
+    def close(self):
+        """Stop the simulator threads."""
+        self.sim.close()

@@ -1,0 +1,69 @@
+"""The motion-imitation reward (METHODS.md 9), written as the paper writes it.
+
+r = 0.5 exp(-2 e_pose) + 0.1 exp(-0.1 e_vel) + 0.15 exp(-10 e_ee) + 0.15 exp(-10 e_root)
+  + 0.1 exp(-1 e_root_vel)
+
+Each e_* is a squared error to the reference at the current phase, summed over its components:
+joint angles (rad^2), joint velocities ((rad/s)^2), end-effector positions in the body frame
+(m^2, four feet and the gripper), root height and orientation (m^2 + rad^2) and root linear and
+angular velocity in the body frame ((m/s)^2 + (rad/s)^2). Everything is batched over a leading
+environment axis.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sim_bridge.bridge import rotate_into_body
+from smooth_policy_trainer.clip_kinematics import quat_conjugate, quat_multiply, quat_to_rotvec
+
+
+@dataclass(frozen=True)
+class RewardTerm:
+    """weight * exp(-scale * error)."""
+
+    weight: float
+    scale: float
+
+
+DEFAULT_REWARD_TERMS = {
+    'pose': RewardTerm(0.5, 2.0),
+    'velocity': RewardTerm(0.1, 0.1),
+    'end_effector': RewardTerm(0.15, 10.0),
+    'root': RewardTerm(0.15, 10.0),
+    'root_velocity': RewardTerm(0.1, 1.0),
+}
+
+
+def orientation_error(orientation, reference_orientation):
+    """Return the angle (rad) of the rotation between two [w, x, y, z] orientations."""
+    relative = quat_multiply(quat_conjugate(reference_orientation), orientation)
+    return np.linalg.norm(quat_to_rotvec(relative), axis=-1)
+
+
+def imitation_errors(state, end_effectors_body, reference):
+    """Return the squared tracking errors per environment, keyed like DEFAULT_REWARD_TERMS.
+
+    ``state`` is a batched RobotState, ``end_effectors_body`` (N, k, 3) the measured end-effector
+    positions in the body frame, ``reference`` a batched clip ReferenceSample.
+    """
+    pose = np.sum((state.joint_positions - reference.joint_positions) ** 2, axis=-1)
+    velocity = np.sum((state.joint_velocities - reference.joint_velocities) ** 2, axis=-1)
+    end_effector = np.sum((end_effectors_body - reference.end_effector_positions) ** 2,
+                          axis=(-2, -1))
+    height = (state.base_position[:, 2] - reference.root_position[:, 2]) ** 2
+    root = height + orientation_error(state.base_orientation, reference.root_orientation) ** 2
+    linear = rotate_into_body(state.base_orientation, state.base_linear_velocity)
+    reference_linear = rotate_into_body(reference.root_orientation,
+                                        reference.root_linear_velocity)
+    root_velocity = np.sum((linear - reference_linear) ** 2, axis=-1) + np.sum(
+        (state.base_angular_velocity - reference.root_angular_velocity) ** 2, axis=-1)
+    return {'pose': pose, 'velocity': velocity, 'end_effector': end_effector, 'root': root,
+            'root_velocity': root_velocity}
+
+
+def imitation_reward(errors, terms=None):
+    """Return (total reward per environment, each weighted term per environment)."""
+    terms = DEFAULT_REWARD_TERMS if terms is None else terms
+    weighted = {name: term.weight * np.exp(-term.scale * errors[name])
+                for name, term in terms.items()}
+    return sum(weighted.values()), weighted
