@@ -176,7 +176,8 @@ class Simulator:
         mujoco.mj_step(self.model, self.data)
         self._readouts_fresh = False
 
-    def _refresh_readouts(self):
+    def refresh_readouts(self):
+        """Bring sensors, contacts and site poses up to the current state (see below)."""
         # After mj_step, sensors, contacts and site poses still describe the state before the
         # last integration. Recompute them from the current state, once per read rather than
         # every physics step: readouts then depend on the state alone (exact resume), and the
@@ -255,7 +256,7 @@ class Simulator:
 
     def touches_ground(self, geom_ids):
         """Return True when any of these geoms touches a geom of the world body (the floor)."""
-        self._refresh_readouts()
+        self.refresh_readouts()
         contacts = self.data.contact.geom[:self.data.ncon]
         if len(contacts) == 0:
             return False
@@ -280,7 +281,7 @@ class Simulator:
 
     def read_state(self):
         """Read the robot's sensors and the ground truth into a RobotState (copies)."""
-        self._refresh_readouts()
+        self.refresh_readouts()
         data = self.data
         root_q, root_v = self._root_qpos, self._root_dof
         sensors = data.sensordata
@@ -301,7 +302,7 @@ class Simulator:
 
     def site_positions(self, sites):
         """Return world positions (k x 3) of sites given by name or id (feet, gripper)."""
-        self._refresh_readouts()
+        self.refresh_readouts()
         return self.data.site_xpos[[self._site_id(site) for site in sites]]
 
     def _site_id(self, site):

@@ -45,6 +45,8 @@ class VectorSimulator:
         def step_chunk(ids):
             for i in ids:
                 self.envs[i].step(joint_targets[i])
+                # Every caller reads after stepping: refresh here, on the worker threads.
+                self.envs[i].refresh_readouts()
 
         self._run(step_chunk)
 
