@@ -25,14 +25,10 @@ from lpn_controller.policy_format import ExportedPolicy
 from lpn_controller.runtime import LpnPolicy, MlpPolicy
 from lpn_controller.safety import SafetyMode
 import numpy as np
+from sim_bridge.config import load_config
 
-JOINT_NAMES = (
-    'front_left_hip_x', 'front_left_hip_y', 'front_left_knee',
-    'front_right_hip_x', 'front_right_hip_y', 'front_right_knee',
-    'rear_left_hip_x', 'rear_left_hip_y', 'rear_left_knee',
-    'rear_right_hip_x', 'rear_right_hip_y', 'rear_right_knee',
-    'arm_sh0', 'arm_sh1', 'arm_el0', 'arm_el1', 'arm_wr0', 'arm_wr1',
-)
+# The robot's joints in action order, from the one robot configuration.
+JOINT_NAMES = load_config().joint_names
 TARGET_P99_US = 50.0
 
 
