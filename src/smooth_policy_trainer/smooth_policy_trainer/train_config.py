@@ -1,0 +1,375 @@
+"""The training configuration: one tree of plain dataclasses, read from YAML with overrides.
+
+The tree is ``env`` (EnvConfig, with ``env.randomization``), ``policy``, ``critic``, ``ppo``
+(PPOConfig), ``penalty`` and ``run``. Every default lives in a dataclass (here, in env.py and in
+ppo.py); the shipped files under ``config/`` write every key out. A YAML file may leave keys out
+(they keep their defaults); ``--set a.b=value`` overrides one key, the value parsed as YAML.
+Unknown keys and values of the wrong type or range raise ConfigError naming the key.
+"""
+
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+import math
+from pathlib import Path
+import typing
+from typing import Mapping, Optional, Tuple
+
+from smooth_policy_trainer.clips import list_shipped_clips
+from smooth_policy_trainer.env import EnvConfig
+from smooth_policy_trainer.penalties import METHODS
+from smooth_policy_trainer.policies import ACTIVATIONS
+from smooth_policy_trainer.ppo import PPOConfig
+import yaml
+
+POLICY_KINDS = ('lpn', 'mlp')
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the file (or --set) and the key."""
+
+
+@dataclass
+class PolicyConfig:
+    """The actor. Hidden sizes are kept per kind, so ``--policy mlp`` gets an MLP-sized net."""
+
+    kind: str = 'lpn'                                      # 'lpn' or 'mlp'
+    activation: str = 'elu'
+    phase_harmonics: int = 2                               # H: sin/cos of 2 pi h phase, h = 1..H
+    initial_std: float = 0.5                               # exploration std, raw action units
+    lpn_hidden_sizes: Tuple[int, ...] = (64, 64)           # the LPN's phase network
+    rank: Optional[int] = 8                                # LPN: rank r of K = U V^T; null: full
+    mlp_hidden_sizes: Tuple[int, ...] = (256, 128, 64)
+
+    def actor_options(self):
+        """Return the keyword arguments of make_actor for this kind."""
+        options = {'activation': self.activation, 'phase_harmonics': self.phase_harmonics,
+                   'initial_std': self.initial_std}
+        if self.kind == 'lpn':
+            return {**options, 'hidden_sizes': self.lpn_hidden_sizes, 'rank': self.rank}
+        return {**options, 'hidden_sizes': self.mlp_hidden_sizes}
+
+
+@dataclass
+class CriticConfig:
+    """The state-value network (sees the normalised observation and the phase features)."""
+
+    hidden_sizes: Tuple[int, ...] = (256, 128, 64)
+    activation: str = 'elu'
+    phase_harmonics: int = 2
+
+
+@dataclass
+class PenaltyConfig:
+    """The action Jacobian penalty w * mean ||da/ds||_F^2 (METHODS.md 1 and 2)."""
+
+    enabled: bool = True
+    weight: float = 0.005
+    method: str = 'closed_form'    # closed_form (LPN only), exact or estimator
+
+
+@dataclass
+class RunConfig:
+    """Length, seeding, checkpoints, evaluation and logging of one training run."""
+
+    iterations: int = 2000         # total PPO iterations (a resumed run counts from its start)
+    seed: int = 0                  # torch: initial weights, action noise, minibatch order
+    checkpoint_every: int = 50     # iterations; the last iteration is always saved too
+    eval_every: int = 50           # iterations between deterministic evaluations; 0 = never
+    eval_episodes: int = 8
+    eval_seconds: float = 5.0
+    log_dir: str = 'runs'          # runs go to <log_dir>/<run_name>
+    run_name: str = ''             # '' = <clip>_<kind>_<YYYYmmdd-HHMMSS>
+    torch_threads: int = 1         # small networks: one thread is as fast and leaves a core
+
+
+@dataclass
+class TrainConfig:
+    """The whole tree; written into every checkpoint and into the exported policy."""
+
+    env: EnvConfig = field(default_factory=EnvConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    penalty: PenaltyConfig = field(default_factory=PenaltyConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def load_config(path=None, overrides=()):
+    """Return the TrainConfig of a YAML file (None: all defaults) with ``key=value`` overrides."""
+    source = '<defaults>'
+    data = {}
+    if path is not None:
+        path = resolve_config_path(path)
+        source = str(path)
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f'{path}: not valid YAML: {error}') from None
+    for assignment in overrides:
+        apply_override(data, assignment)
+    if overrides:
+        source += ' with --set ' + ' '.join(overrides)
+    return config_from_dict(data, source)
+
+
+def resolve_config_path(path):
+    """Return an existing config file: ``path`` itself, or a shipped config's name or file name."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.parent == Path('.'):
+        name = path.name if path.suffix == '.yaml' else path.name + '.yaml'
+        for folder in shipped_config_dirs():
+            if (folder / name).is_file():
+                return folder / name
+    shipped = sorted(p.stem for folder in shipped_config_dirs() for p in folder.glob('*.yaml'))
+    raise ConfigError(f'{path}: no such config file (shipped configs: {", ".join(shipped)})')
+
+
+def shipped_config_dirs():
+    """Return the folders that hold the shipped configs (source tree, then ROS install share)."""
+    package = Path(__file__).resolve().parent
+    candidates = [package.parent / 'config',
+                  package.parents[3] / 'share' / 'smooth_policy_trainer' / 'config']
+    return [folder for folder in candidates if folder.is_dir()]
+
+
+def apply_override(data, assignment):
+    """Apply one ``a.b.c=value`` override (value parsed as YAML) to the raw mapping ``data``."""
+    key, separator, text = assignment.partition('=')
+    key = key.strip()
+    if not separator or not key:
+        raise ConfigError(f'--set {assignment!r}: expected key=value, e.g. '
+                          'ppo.learning_rate=3e-4')
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {assignment!r}: key '{key}': value is not valid YAML: "
+                          f'{error}') from None
+    annotation, default = _lookup(key, f'--set {assignment!r}')
+    _convert(value, annotation, default, key, f'--set {assignment!r}')  # fail early and here
+    *parents, last = key.split('.')
+    node = data
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[last] = value
+
+
+def config_from_dict(data, source='<dict>'):
+    """Build and check a TrainConfig from a (partial) nested mapping."""
+    config = _build(TrainConfig, data, '', source)
+    check_config(config, source)
+    return config
+
+
+def config_to_dict(config):
+    """Return the config as plain YAML types (tuples become lists), for files and checkpoints."""
+    def plain(value):
+        if isinstance(value, Mapping):
+            return {str(key): plain(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(item) for item in value]
+        return value
+    return plain(asdict(config))
+
+
+def dump_config(config):
+    """Return the config as YAML text."""
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False, default_flow_style=False)
+
+
+def _lookup(key, source):
+    """Return (annotation, default) of a dotted key, failing on unknown keys."""
+    annotation, default = TrainConfig, TrainConfig()
+    walked = []
+    for part in key.split('.'):
+        if is_dataclass(annotation):
+            known = {f.name: f for f in fields(annotation)}
+            if part not in known:
+                _fail(source, '.'.join(walked + [part]), 'unknown key (known here: '
+                      f'{", ".join(known)})')
+            annotation, default = known[part].type, getattr(default, part)
+        elif isinstance(default, Mapping):
+            if part not in default:
+                _fail(source, '.'.join(walked + [part]), 'unknown key (known here: '
+                      f'{", ".join(default)})')
+            default = default[part]
+            annotation = type(default)
+        else:
+            _fail(source, '.'.join(walked), f'is a {_type_name(annotation)}, not a section')
+        walked.append(part)
+    return annotation, default
+
+
+def _build(cls, data, prefix, source):
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        _fail(source, prefix or '<document>', f'expected a mapping, got {type(data).__name__}')
+    defaults = cls()
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for name, value in data.items():
+        key = f'{prefix}.{name}' if prefix else str(name)
+        if name not in known:
+            _fail(source, key, f'unknown key (known here: {", ".join(known)})')
+        values[name] = _convert(value, known[name].type, getattr(defaults, name), key, source)
+    try:
+        return cls(**values)
+    except ValueError as error:  # a dataclass's own check, e.g. PPOConfig.schedule
+        _fail(source, prefix or '<document>', str(error))
+
+
+def _convert(value, annotation, default, key, source):
+    """Check ``value`` against the field's type (or its default's) and return it converted."""
+    if is_dataclass(annotation):
+        return _build(annotation, value, key, source)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Union:  # Optional[X]
+        if value is None:
+            return None
+        (annotation,) = [arg for arg in args if arg is not type(None)]
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation in (tuple, list) or origin in (tuple, list):
+        return _convert_sequence(value, args, default, key, source)
+    if annotation is dict or isinstance(default, Mapping):
+        return _convert_mapping(value, default, key, source)
+    return _convert_scalar(value, annotation, key, source)
+
+
+def _convert_sequence(value, args, default, key, source):
+    if not isinstance(value, (list, tuple)):
+        _fail(source, key, f'expected a list, got {value!r}')
+    if args:
+        element_type = args[0]
+    else:
+        # A bare `tuple` field (EnvConfig): its default says what goes in it. Number tuples
+        # there are (low, high) ranges, so their length is fixed too.
+        element_type = type(default[0]) if default else str
+        if element_type in (int, float) and len(value) != len(default):
+            _fail(source, key, f'expected {len(default)} numbers, got {value!r}')
+    return tuple(_convert_scalar(item, element_type, f'{key}[{index}]', source)
+                 for index, item in enumerate(value))
+
+
+def _convert_mapping(value, default, key, source):
+    # Mappings (env.reward_terms) merge into their default key by key: a file may change one
+    # weight and keep the rest; a key the default lacks is unknown (no reward term reads it).
+    if not isinstance(value, Mapping):
+        _fail(source, key, f'expected a mapping, got {value!r}')
+    merged = dict(default)
+    for name, item in value.items():
+        if name not in default:
+            _fail(source, f'{key}.{name}', f'unknown key (known here: {", ".join(default)})')
+        inner = default[name]
+        merged[name] = (_convert_mapping(item, inner, f'{key}.{name}', source)
+                        if isinstance(inner, Mapping)
+                        else _convert_scalar(item, type(inner), f'{key}.{name}', source))
+    return merged
+
+
+def _convert_scalar(value, annotation, key, source):
+    if annotation is bool:
+        if not isinstance(value, bool):
+            _fail(source, key, f'expected true or false, got {value!r}')
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail(source, key, f'expected an integer, got {value!r}')
+        return value
+    if annotation is float:
+        if isinstance(value, str):
+            # YAML 1.1 reads 1e-3 (no dot) as a string; accept it rather than trip users up.
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _fail(source, key, f'expected a number, got {value!r}')
+        if not math.isfinite(value):
+            _fail(source, key, f'must be finite, got {value!r}')
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            _fail(source, key, f'expected a string, got {value!r}')
+        return value
+    raise TypeError(f'{key}: no converter for the field type {annotation!r}')
+
+
+def _type_name(annotation):
+    return getattr(annotation, '__name__', str(annotation))
+
+
+def _fail(source, key, problem):
+    raise ConfigError(f"{source}: key '{key}': {problem}")
+
+
+# -- checking ------------------------------------------------------------------------------------
+
+def check_config(config, source='<config>'):
+    """Check ranges and combinations the types cannot express; raise ConfigError naming keys."""
+    def require(ok, key, problem):
+        if not ok:
+            _fail(source, key, problem)
+
+    env, policy, ppo, run = config.env, config.policy, config.ppo, config.run
+    clip_path = Path(env.clip)
+    require(env.clip in list_shipped_clips() or (clip_path.suffix in ('.yaml', '.npz')
+                                                 and clip_path.is_file()),
+            'env.clip', f"unknown clip '{env.clip}' (shipped: "
+            f'{", ".join(list_shipped_clips())}; or the path of a clip .yaml/.npz)')
+    require(env.num_envs >= 1, 'env.num_envs', f'must be at least 1, got {env.num_envs}')
+    require(env.episode_length_s > 0, 'env.episode_length_s', 'must be positive')
+    require(env.action_scale > 0, 'env.action_scale', 'must be positive')
+    require(env.action_clip > 0, 'env.action_clip', 'must be positive')
+    require(env.default_pose in ('clip_mean', 'keyframe'), 'env.default_pose',
+            f"must be 'clip_mean' or 'keyframe', got '{env.default_pose}'")
+    require(env.randomization.max_latency_steps >= 0, 'env.randomization.max_latency_steps',
+            'must be at least 0')
+
+    require(policy.kind in POLICY_KINDS, 'policy.kind',
+            f"must be one of {', '.join(POLICY_KINDS)}, got '{policy.kind}'")
+    for section in ('policy', 'critic'):
+        activation = getattr(config, section).activation
+        require(activation in ACTIVATIONS, f'{section}.activation',
+                f"must be one of {', '.join(sorted(ACTIVATIONS))}, got '{activation}'")
+    require(policy.phase_harmonics >= (1 if policy.kind == 'lpn' else 0),
+            'policy.phase_harmonics', 'an LPN needs at least 1 harmonic (an MLP may use 0)')
+    require(config.critic.phase_harmonics >= 0, 'critic.phase_harmonics', 'must be at least 0')
+    require(policy.rank is None or policy.rank >= 1, 'policy.rank', 'must be null or >= 1')
+    require(policy.initial_std > 0, 'policy.initial_std', 'must be positive')
+    for key, sizes in (('policy.lpn_hidden_sizes', policy.lpn_hidden_sizes),
+                       ('policy.mlp_hidden_sizes', policy.mlp_hidden_sizes),
+                       ('critic.hidden_sizes', config.critic.hidden_sizes)):
+        require(all(size >= 1 for size in sizes), key, f'sizes must be positive, got {sizes}')
+
+    penalty = config.penalty
+    require(penalty.method in METHODS, 'penalty.method',
+            f"must be one of {', '.join(METHODS)}, got '{penalty.method}'")
+    require(penalty.weight >= 0, 'penalty.weight', 'must be at least 0')
+    require(not (penalty.enabled and penalty.method == 'closed_form' and policy.kind != 'lpn'),
+            'penalty.method', 'closed_form needs policy.kind lpn; for an MLP set '
+            'penalty.method=exact or estimator')
+
+    require(ppo.num_steps >= 1, 'ppo.num_steps', 'must be at least 1')
+    require(1 <= ppo.num_minibatches <= ppo.num_steps * env.num_envs, 'ppo.num_minibatches',
+            f'must lie in [1, ppo.num_steps * env.num_envs = {ppo.num_steps * env.num_envs}]')
+    require(ppo.num_learning_epochs >= 1, 'ppo.num_learning_epochs', 'must be at least 1')
+    require(ppo.learning_rate > 0, 'ppo.learning_rate', 'must be positive')
+    require(0 < ppo.gamma <= 1, 'ppo.gamma', 'must lie in (0, 1]')
+    require(0 <= ppo.lam <= 1, 'ppo.lam', 'must lie in [0, 1]')
+    require(ppo.clip_param > 0, 'ppo.clip_param', 'must be positive')
+    require(ppo.max_grad_norm > 0, 'ppo.max_grad_norm', 'must be positive')
+
+    require(run.iterations >= 1, 'run.iterations', 'must be at least 1')
+    require(run.checkpoint_every >= 1, 'run.checkpoint_every', 'must be at least 1')
+    require(run.eval_every >= 0, 'run.eval_every', 'must be at least 0 (0 = never)')
+    require(run.eval_episodes >= 1, 'run.eval_episodes', 'must be at least 1')
+    # The smoothness metrics need a few samples; 0.2 s is 10 control steps at 50 Hz.
+    require(run.eval_seconds >= 0.2, 'run.eval_seconds', 'must be at least 0.2')
+    require(run.torch_threads >= 1, 'run.torch_threads', 'must be at least 1')
+    require('/' not in run.run_name, 'run.run_name', 'must be a plain name, not a path')
