@@ -39,7 +39,9 @@ setup(
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
-
+            'train = smooth_policy_trainer.train:main',
+            'export = smooth_policy_trainer.export:main',
+            'evaluate = smooth_policy_trainer.evaluate:main',
         ],
     },
 )
