@@ -1,0 +1,207 @@
+"""Deterministic evaluation of an exported policy, run by the robot's own numpy runtime.
+
+N episodes of T seconds run side by side (one environment each, randomisation off, mean
+actions from lpn_controller's runtime: what the robot runs). Each episode is its first one: an
+environment that falls stops counting there. Figures: imitation return, joint-pose RMSE to the
+reference (rad, pooled over joints and living steps), survival rate, and the METHODS.md 8
+smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz), Sm,
+action rate and second difference on the raw actions, jerk on the measured joint positions,
+each computed per episode and averaged, reported with f_s and the window length N.
+
+    python -m smooth_policy_trainer.evaluate --policy DIR [--episodes 20] [--seconds 10]
+        [--output JSON] [--lpn-mode table|exact] [--seed 0]
+"""
+
+import argparse
+from dataclasses import replace
+import json
+from pathlib import Path
+import sys
+
+from lpn_controller.metrics import smoothness_report
+from lpn_controller.policy_format import load_policy
+from lpn_controller.policy_metadata import PolicyFormatError
+from lpn_controller.runtime import make_runtime
+import numpy as np
+from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
+from smooth_policy_trainer.train_config import config_from_dict, ConfigError
+
+MIN_WINDOW = 16          # samples; shorter episodes (early falls) are left out of the metrics
+METRIC_NAMES = ('hfr', 'sm', 'action_rate', 'second_difference', 'jerk')
+
+
+def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='table', seed=0):
+    """Return the evaluation figures (a JSON-ready dict) of an ExportedPolicy on a task."""
+    # One episode per environment; the episode limit lies past the window, so nothing is
+    # truncated inside it.
+    config = replace(env_config, num_envs=episodes, episode_length_s=seconds + 1.0, seed=seed,
+                     randomization=RandomizationConfig(enabled=False))
+    env = ImitationEnv(config)
+    try:
+        check_task_matches(policy.metadata, env)
+        return _run_episodes(policy, env, episodes, seconds, lpn_mode)
+    finally:
+        env.close()
+
+
+def check_task_matches(metadata, env):
+    """Refuse a policy whose interface differs from the environment's (joints, layout, scales)."""
+    task = env.policy_metadata()
+    checks = {
+        'joint_names': tuple(metadata.joint_names) == tuple(task['joint_names']),
+        'observation.terms': tuple(metadata.observation_terms) == tuple(
+            task['observation_terms']),
+        'action.scale': np.allclose(metadata.action_scale, task['action_scale']),
+        'action.default_pose': np.allclose(metadata.default_pose, task['default_pose']),
+        'control_rate_hz': np.isclose(metadata.control_rate_hz, task['control_rate_hz']),
+        'motion.period_s': np.isclose(metadata.phase_period_s, task['phase_period_s']),
+    }
+    wrong = [name for name, ok in checks.items() if not ok]
+    if wrong:
+        raise ValueError(f"the policy's {', '.join(wrong)} differ from the evaluation task's "
+                         f"(clip '{task['clip']}'); evaluate with the environment config it was "
+                         'trained on')
+
+
+def _run_episodes(policy, env, episodes, seconds, lpn_mode):
+    runtime = make_runtime(policy, lpn_mode=lpn_mode)
+    rate = float(env.robot.control_rate_hz)
+    steps = int(round(seconds * rate))
+    num_joints = env.num_actions
+    actions_log = np.zeros((steps, episodes, num_joints))
+    positions_log = np.zeros((steps, episodes, num_joints))
+    action_steps = np.zeros(episodes, dtype=np.int64)     # actions taken in the first episode
+    position_steps = np.zeros(episodes, dtype=np.int64)   # states measured before any fall
+    returns = np.zeros(episodes)
+    squared_error = np.zeros(num_joints)
+    alive = np.ones(episodes, dtype=bool)
+
+    observations, phases = env.reset()
+    for t in range(steps):
+        actions = runtime.act(observations, phases)
+        result = env.step(actions)
+        living = alive & ~result.terminated
+        actions_log[t] = actions
+        returns[alive] += result.rewards[alive]
+        action_steps[alive] += 1
+        # A fallen environment has been reset inside step(): its readout is a new episode's.
+        state = env.sim.read_state()
+        reference = env.clip.sample(env.absolute_phase())
+        positions_log[t] = state.joint_positions
+        error = state.joint_positions - reference.joint_positions
+        squared_error += (error[living] ** 2).sum(axis=0)
+        position_steps[living] += 1
+        alive = living
+        observations, phases = result.observations, result.phases
+
+    samples = max(int(position_steps.sum()), 1)
+    per_joint_rmse = np.sqrt(squared_error / samples)
+    return {
+        'policy': policy.source, 'kind': policy.metadata.kind, 'clip': env.clip.name,
+        'lpn_mode': lpn_mode if policy.metadata.kind == 'lpn' else None,
+        'episodes': episodes, 'seconds': seconds, 'seed': env.config.seed,
+        'sample_rate_hz': rate, 'window_length': steps,
+        'return': float(returns.mean()), 'return_std': float(returns.std()),
+        'reward_per_step': float(returns.sum() / max(action_steps.sum(), 1)),
+        'joint_rmse_rad': float(np.sqrt(squared_error.sum() / (samples * num_joints))),
+        'joint_rmse_per_joint_rad': dict(zip(env.joint_names, per_joint_rmse.tolist())),
+        'survival_rate': float(alive.mean()),
+        'mean_episode_s': float(action_steps.mean() / rate),
+        'smoothness': _smoothness(actions_log, positions_log, action_steps, position_steps,
+                                  rate),
+    }
+
+
+def _smoothness(actions_log, positions_log, action_steps, position_steps, rate):
+    figures = {name: [] for name in METRIC_NAMES}
+    windows = {name: [] for name in METRIC_NAMES}
+    units, parameters = {}, {}
+    for episode in range(actions_log.shape[1]):
+        length = int(action_steps[episode])
+        if length < MIN_WINDOW:
+            continue
+        positions = None
+        if position_steps[episode] >= MIN_WINDOW:
+            positions = positions_log[:position_steps[episode], episode]
+        report = smoothness_report(actions_log[:length, episode], rate, positions)
+        for name, metric in report.items():
+            figures[name].append(metric.value)
+            windows[name].append(metric.window_length)
+            units[name] = metric.unit
+            parameters[name] = metric.parameters
+    return {name: {
+        'value': float(np.mean(figures[name])) if figures[name] else None,
+        'unit': units.get(name),
+        'sample_rate_hz': rate,
+        'window_length': int(round(np.mean(windows[name]))) if windows[name] else 0,
+        'window_length_min': int(min(windows[name])) if windows[name] else 0,
+        'episodes': len(figures[name]),
+        'parameters': parameters.get(name, {}),
+    } for name in METRIC_NAMES}
+
+
+def format_table(result):
+    """Return the figures as a small text table."""
+    def number(value, digits=4):
+        return 'n/a' if value is None else f'{value:.{digits}g}'
+    lines = [f"{result['kind']} policy on '{result['clip']}': {result['episodes']} episodes of "
+             f"{result['seconds']:g} s (f_s = {result['sample_rate_hz']:g} Hz, N = "
+             f"{result['window_length']} samples per full episode)",
+             f"  {'imitation return':<24}{number(result['return'])} "
+             f"(std {number(result['return_std'])}, {number(result['reward_per_step'])} "
+             'per step)',
+             f"  {'joint RMSE':<24}{number(result['joint_rmse_rad'])} rad",
+             f"  {'survival rate':<24}{number(result['survival_rate'])}",
+             f"  {'mean episode':<24}{number(result['mean_episode_s'])} s"]
+    labels = {'hfr': 'HFR (> 10 Hz)', 'sm': 'Sm', 'action_rate': 'action rate',
+              'second_difference': 'second difference', 'jerk': 'jerk'}
+    for name, figure in result['smoothness'].items():
+        lines.append(f"  {labels[name]:<24}{number(figure['value'])} [{figure['unit']}] "
+                     f"(f_s = {figure['sample_rate_hz']:g} Hz, N = {figure['window_length']}, "
+                     f"{figure['episodes']} episodes)")
+    return '\n'.join(lines)
+
+
+def env_config_for(policy):
+    """Return the training run's env config from the policy's provenance (or the clip alone)."""
+    training = policy.metadata.training_config
+    if isinstance(training.get('env'), dict):
+        try:
+            return config_from_dict({'env': training['env']},
+                                    source=f'{policy.source}: provenance.training_config').env
+        except ConfigError as error:
+            raise ValueError(f'cannot rebuild the training environment: {error}') from None
+    return EnvConfig(clip=policy.metadata.motion_clip)
+
+
+def main(argv=None):
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(
+        prog='evaluate', description='Deterministic rollouts of an exported policy through the '
+        'lpn_controller runtime: imitation return, joint RMSE, survival and smoothness.')
+    parser.add_argument('--policy', required=True, help='policy directory or archive')
+    parser.add_argument('--episodes', type=int, default=20)
+    parser.add_argument('--seconds', type=float, default=10.0)
+    parser.add_argument('--output', help='write the figures to this JSON file')
+    parser.add_argument('--lpn-mode', default='table', choices=('table', 'exact'))
+    parser.add_argument('--seed', type=int, default=0, help='start phases and reset noise')
+    args = parser.parse_args(argv)
+    if args.episodes < 1 or args.seconds <= 0:
+        parser.error('need --episodes >= 1 and --seconds > 0')
+    try:
+        policy = load_policy(args.policy)
+        result = evaluate_policy(policy, env_config_for(policy), args.episodes, args.seconds,
+                                 args.lpn_mode, args.seed)
+    except (PolicyFormatError, ValueError) as error:
+        print(f'evaluate: error: {error}', file=sys.stderr)
+        return 1
+    print(format_table(result))
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(result, indent=2) + '\n')
+        print(f'wrote {args.output}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
