@@ -190,7 +190,7 @@ class ImitationEnv:
 
         state = self.sim.read_state()
         reference = self.clip.sample(self.absolute_phase())
-        errors = imitation_errors(state, self._end_effectors_in_body(state), reference)
+        errors = imitation_errors(state, self.end_effectors_in_body(state), reference)
         rewards, weighted = imitation_reward(errors, self.reward_terms)
         self.episode_return += rewards
 
@@ -208,7 +208,8 @@ class ImitationEnv:
         return StepResult(self._observe(), self.phases(), rewards, terminated, truncated,
                           weighted, finished_returns, finished_lengths)
 
-    def _end_effectors_in_body(self, state):
+    def end_effectors_in_body(self, state):
+        """Return the feet and gripper positions (N, k, 3) in the body frame."""
         world = np.stack([sim.site_positions(self._site_ids) for sim in self.sim.envs])
         relative = world - state.base_position[:, None, :]
         return rotate_into_body(state.base_orientation[:, None, :], relative)

@@ -3,7 +3,9 @@
 N episodes of T seconds run side by side (one environment each, randomisation off, mean
 actions from lpn_controller's runtime: what the robot runs). Each episode is its first one: an
 environment that falls stops counting there. Figures: imitation return, joint-pose RMSE to the
-reference (rad, pooled over joints and living steps), survival rate, and the METHODS.md 8
+reference (rad, pooled over joints and living steps), end-effector RMSE (m, feet and gripper in
+the body frame), forward speed against the reference's (a policy that stands still scores a
+fair joint RMSE on a trot, but not this), survival rate, and the METHODS.md 8
 smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz), Sm,
 action rate and second difference on the raw actions, jerk on the measured joint positions,
 each computed per episode and averaged, reported with f_s and the window length N.
@@ -23,6 +25,7 @@ from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
 from lpn_controller.runtime import make_runtime
 import numpy as np
+from sim_bridge.bridge import rotate_into_body
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
 from smooth_policy_trainer.train_config import config_from_dict, ConfigError
 
@@ -74,6 +77,8 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode):
     position_steps = np.zeros(episodes, dtype=np.int64)   # states measured before any fall
     returns = np.zeros(episodes)
     squared_error = np.zeros(num_joints)
+    end_effector_squared_error = 0.0
+    forward_speed, reference_forward_speed = 0.0, 0.0
     alive = np.ones(episodes, dtype=bool)
 
     observations, phases = env.reset()
@@ -90,6 +95,13 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode):
         positions_log[t] = state.joint_positions
         error = state.joint_positions - reference.joint_positions
         squared_error += (error[living] ** 2).sum(axis=0)
+        end_effector_error = env.end_effectors_in_body(state) - reference.end_effector_positions
+        end_effector_squared_error += (end_effector_error[living] ** 2).sum()
+        velocity = rotate_into_body(state.base_orientation, state.base_linear_velocity)
+        reference_velocity = rotate_into_body(reference.root_orientation,
+                                              reference.root_linear_velocity)
+        forward_speed += velocity[living, 0].sum()
+        reference_forward_speed += reference_velocity[living, 0].sum()
         position_steps[living] += 1
         alive = living
         observations, phases = result.observations, result.phases
@@ -105,6 +117,10 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode):
         'reward_per_step': float(returns.sum() / max(action_steps.sum(), 1)),
         'joint_rmse_rad': float(np.sqrt(squared_error.sum() / (samples * num_joints))),
         'joint_rmse_per_joint_rad': dict(zip(env.joint_names, per_joint_rmse.tolist())),
+        'end_effector_rmse_m': float(np.sqrt(
+            end_effector_squared_error / (samples * len(env.end_effector_names)))),
+        'forward_speed_m_s': float(forward_speed / samples),
+        'reference_forward_speed_m_s': float(reference_forward_speed / samples),
         'survival_rate': float(alive.mean()),
         'mean_episode_s': float(action_steps.mean() / rate),
         'smoothness': _smoothness(actions_log, positions_log, action_steps, position_steps,
@@ -151,6 +167,9 @@ def format_table(result):
              f"(std {number(result['return_std'])}, {number(result['reward_per_step'])} "
              'per step)',
              f"  {'joint RMSE':<24}{number(result['joint_rmse_rad'])} rad",
+             f"  {'end-effector RMSE':<24}{number(result['end_effector_rmse_m'])} m",
+             f"  {'forward speed':<24}{number(result['forward_speed_m_s'])} m/s (reference "
+             f"{number(result['reference_forward_speed_m_s'])} m/s)",
              f"  {'survival rate':<24}{number(result['survival_rate'])}",
              f"  {'mean episode':<24}{number(result['mean_episode_s'])} s"]
     labels = {'hfr': 'HFR (> 10 Hz)', 'sm': 'Sm', 'action_rate': 'action rate',

@@ -40,6 +40,10 @@ def test_a_short_evaluation_gives_finite_figures_in_range(policy):
     assert 0.0 < result['return'] <= 50.0          # at most 1 per step
     assert 0.0 <= result['joint_rmse_rad'] < 1.0
     assert len(result['joint_rmse_per_joint_rad']) == 18
+    assert 0.0 <= result['end_effector_rmse_m'] < 0.5
+    # The trot reference moves forward at 0.5 m/s; a policy holding the mean pose does not.
+    assert result['reference_forward_speed_m_s'] == pytest.approx(0.5, abs=0.05)
+    assert abs(result['forward_speed_m_s']) < 0.25
     smoothness = result['smoothness']
     assert set(smoothness) == {'hfr', 'sm', 'action_rate', 'second_difference', 'jerk'}
     assert 0.0 <= smoothness['hfr']['value'] <= 1.0
