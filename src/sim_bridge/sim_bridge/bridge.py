@@ -204,6 +204,36 @@ class BridgeCore:
         return self.sim.read_state()
 
 
+class RealTimePacer:
+    """How many ticks are due at a wall-clock time, so the simulation keeps real-time pace.
+
+    A timer callback that runs late must not lose simulated time: the node runs every tick that
+    is due, at most ``max_ticks_per_call`` at once. Further behind than that (a machine that
+    cannot keep up), the pacer drops the backlog and restarts from now rather than racing.
+    """
+
+    def __init__(self, tick_dt, real_time_factor, max_ticks_per_call=50):
+        self.wall_per_tick = tick_dt / real_time_factor
+        self.max_ticks_per_call = max_ticks_per_call
+        self.origin = None
+        self.ticks = 0
+        self.dropped = 0
+
+    def ticks_due(self, wall_now):
+        """Return the number of ticks to run now (wall_now in seconds, monotonic)."""
+        if self.origin is None:
+            self.origin, self.ticks = wall_now, 0
+        # The epsilon keeps float round-off (0.002 / 0.002 = 0.99999...) from losing a tick.
+        due = int((wall_now - self.origin) / self.wall_per_tick + 1e-6) - self.ticks
+        if due > self.max_ticks_per_call:
+            self.dropped += due - 1
+            self.origin, self.ticks = wall_now, 0
+            due = 1
+        due = max(due, 0)
+        self.ticks += due
+        return due
+
+
 # -- message fields (plain values; the node copies them into messages) ---------------------------
 
 def stamp(seconds):

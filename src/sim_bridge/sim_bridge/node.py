@@ -5,6 +5,8 @@ Messages are stamped with simulated time. The node paces itself on a steady wall
 (scaled by real_time_factor), never on /clock, which it publishes.
 """
 
+import time
+
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
@@ -14,8 +16,8 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Imu, JointState
-from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, NODE_PARAMETERS,
-                               rotate_into_body, stamp, xyzw)
+from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, CommandMode,
+                               NODE_PARAMETERS, RealTimePacer, rotate_into_body, stamp, xyzw)
 from sim_bridge.config import load_config
 from sim_bridge.simulator import Simulator
 from std_msgs.msg import Float64MultiArray
@@ -52,6 +54,7 @@ class SimBridgeNode(Node):
                                      self.on_array_command, reliable)
         self.create_service(Trigger, '~/reset', self.on_reset)
         self.create_service(SetBool, '~/pause', self.on_pause)
+        self.pacer = RealTimePacer(self.core.plan.tick_dt, settings.real_time_factor)
         self.timer = self.create_timer(self.core.plan.wall_period, self.on_tick,
                                        clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
@@ -75,10 +78,22 @@ class SimBridgeNode(Node):
             self.get_logger().warn(str(error), throttle_duration_sec=1.0)
 
     def on_tick(self):
-        result = self.core.tick()
-        if result is None:
+        if self.core.paused:
+            self.pacer.origin = None  # resume from now, not with a burst of missed ticks
             return
-        if result.mode_change is not None:
+        dropped = self.pacer.dropped
+        for _ in range(self.pacer.ticks_due(time.monotonic())):
+            self.publish_tick(self.core.tick())
+        if self.pacer.dropped > dropped:
+            self.get_logger().warn(
+                f'simulation cannot keep up with real_time_factor '
+                f'{self.core.settings.real_time_factor:g}: dropped '
+                f'{self.pacer.dropped - dropped} ticks', throttle_duration_sec=5.0)
+
+    def publish_tick(self, result):
+        if result.mode_change is CommandMode.TRACKING:
+            self.get_logger().info(result.mode_change.value)
+        elif result.mode_change is not None:
             self.get_logger().warn(result.mode_change.value)
         sec, nanosec = stamp(result.time)
         clock = ClockMsg()

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, CommandMode,
-                               NODE_PARAMETERS, plan_ticks, rotate_into_body, stamp, xyzw)
+                               NODE_PARAMETERS, plan_ticks, RealTimePacer, rotate_into_body,
+                               stamp, xyzw)
 from sim_bridge.simulator import Simulator
 import yaml
 
@@ -169,3 +170,18 @@ def test_shipped_parameter_file_matches_the_node_declarations():
     declared = {name: default for name, default, _ in NODE_PARAMETERS}
     assert shipped == declared
     assert all(description.strip() for _, _, description in NODE_PARAMETERS)
+
+
+def test_pacer_catches_up_after_late_callbacks_and_drops_hopeless_backlogs():
+    pacer = RealTimePacer(tick_dt=0.002, real_time_factor=1.0, max_ticks_per_call=20)
+    assert pacer.ticks_due(100.0) == 0
+    assert pacer.ticks_due(100.002) == 1
+    assert pacer.ticks_due(100.0101) == 4       # a late callback runs every missed tick
+    assert pacer.ticks_due(100.0102) == 0
+    total = 5 + sum(pacer.ticks_due(100.0102 + 0.001 * k) for k in range(1, 991))
+    assert total == 500                         # one simulated second per wall second
+    assert pacer.ticks_due(101.5) == 1          # 0.5 s behind: restart, do not race
+    assert pacer.dropped > 200
+    fast = RealTimePacer(tick_dt=0.002, real_time_factor=4.0)
+    fast.ticks_due(0.0)
+    assert fast.ticks_due(0.01) == 20
