@@ -1,4 +1,5 @@
-"""Per-step latency of the numpy policy runtimes (lpn_controller), side by side.
+"""
+Per-step latency of the numpy policy runtimes (lpn_controller), side by side.
 
 Measures ``policy.act(observation, phase)`` (normalisation, network, clipping) for the 18-joint
 robot with the trainer's sizes and random weights:

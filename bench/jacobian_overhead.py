@@ -1,4 +1,5 @@
-"""Cost of the action Jacobian penalty: one PPO update, five actor configurations.
+"""
+Cost of the action Jacobian penalty: one PPO update, five actor configurations.
 
 Same rollout batch and sizes for every configuration (observation 60, action 18, the trainer's
 network sizes: MLP [256, 128, 64], LPN phase MLP [64, 64] with rank 8): MLP, MLP + exact penalty,

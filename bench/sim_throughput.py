@@ -1,4 +1,5 @@
-"""Simulator throughput: control steps per second for N environments, against raw mj_step.
+"""
+Simulator throughput: control steps per second for N environments, against raw mj_step.
 
 Runs N environments of 50 Hz control steps with PD at 500 Hz through VectorSimulator (targets in,
 RobotState out, as the trainer uses it) and, in the same run, the raw bound: the same models and

@@ -1,4 +1,5 @@
-"""The control loop in plain Python: state in, joint targets out, under the safety machine.
+"""
+The control loop in plain Python: state in, joint targets out, under the safety machine.
 
 The ROS node (node.py) only converts messages and calls this class, so everything here is tested
 without ROS. Arrays are in policy joint order; times are seconds on one clock (the node's clock,

@@ -1,4 +1,5 @@
-"""Random-weight example policies for tests, benchmarks and demos (not for a robot).
+"""
+Random-weight example policies for tests, benchmarks and demos (not for a robot).
 
 :func:`standard_observation_terms` is the suggested observation layout; trainers may use it as a
 starting point, but the layout that counts is always the one written into the policy metadata.
@@ -45,7 +46,8 @@ def make_example_policy(
     control_rate_hz: float = 50.0,
     phase_period_s: float = 1.0,
 ) -> Tuple[PolicyMetadata, Dict[str, np.ndarray]]:
-    """Return (metadata, weights) of a random policy that passes validation.
+    """
+    Return (metadata, weights) of a random policy that passes validation.
 
     Hidden sizes default to the trainer's: [256, 128, 64] for an MLP, [64, 64] for the LPN phase
     network. ``weight_scale`` scales the random weights (small keeps actions moderate).

@@ -1,4 +1,5 @@
-"""Command line: validate an exported policy and print its summary.
+"""
+Command line: validate an exported policy and print its summary.
 
 ``ros2 run lpn_controller inspect_policy PATH`` (or ``python -m lpn_controller.inspect_policy``).
 Exits with status 1 and the error (file and field) when the policy does not load.

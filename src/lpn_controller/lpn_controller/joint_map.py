@@ -1,4 +1,5 @@
-"""Mapping between the policy's joint order (from its metadata) and the robot's joint names.
+"""
+Mapping between the policy's joint order (from its metadata) and the robot's joint names.
 
 By default a policy joint has the same name on the robot; a remap renames some of them
 (``'policy_name:robot_name'`` entries). Incoming JointState messages may list joints in any
@@ -61,7 +62,8 @@ class JointMap:
         return len(self.policy_joint_names)
 
     def indices_in(self, robot_names: Sequence[str]) -> np.ndarray:
-        """Return, for each policy joint, its index in ``robot_names`` (e.g. a message's names).
+        """
+        Return, for each policy joint, its index in ``robot_names`` (e.g. a message's names).
 
         Cached per name list, since a robot sends the same list every time.
         """
@@ -87,7 +89,8 @@ class JointMap:
         return np.asarray(values, dtype=np.float64)[self.indices_in(robot_names)]
 
     def output_indices(self, robot_names: Sequence[str]) -> np.ndarray:
-        """Return indices into policy-order values giving ``robot_names`` order.
+        """
+        Return indices into policy-order values giving ``robot_names`` order.
 
         For a fixed-order output such as a ros2_control forward controller's
         Float64MultiArray: ``output = policy_values[indices]``. The names must be known robot

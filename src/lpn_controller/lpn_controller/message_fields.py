@@ -1,4 +1,5 @@
-"""Conversions between ROS message fields and library conventions, without importing ROS.
+"""
+Conversions between ROS message fields and library conventions, without importing ROS.
 
 Functions take plain values or duck-typed objects with the message's attribute names, so they
 are tested without rclpy. ROS quaternions are (x, y, z, w); library code uses [w, x, y, z].
@@ -28,7 +29,8 @@ def vector3_to_array(vector) -> np.ndarray:
 
 
 def imu_orientation_wxyz(imu) -> np.ndarray:
-    """Return the IMU orientation as [w, x, y, z]; NaNs when the IMU reports none.
+    """
+    Return the IMU orientation as [w, x, y, z]; NaNs when the IMU reports none.
 
     REP 145: orientation_covariance[0] == -1 means the orientation field is not filled.
     """

@@ -1,4 +1,5 @@
-"""Action-smoothness metrics (METHODS.md section 8): the one implementation.
+"""
+Action-smoothness metrics (METHODS.md section 8): the one implementation.
 
 Used by trainer evaluation, the live monitor and bag analysis. Every function takes a signal with
 time on axis 0, shape ``(N,)`` or ``(N, m)`` (m action dimensions or joints), computes the metric
@@ -23,7 +24,8 @@ DEFAULT_SEGMENT_LENGTH = 256
 
 @dataclass(frozen=True, eq=False)
 class MetricResult:
-    """One metric figure with everything needed to report it.
+    """
+    One metric figure with everything needed to report it.
 
     ``value`` is the overall figure; ``per_dimension`` the per-dimension figures, shape (m,).
     ``parameters`` holds metric-specific settings (cut-off, Welch segment length, flags).
@@ -67,7 +69,8 @@ def _check_rate(sample_rate_hz: float) -> float:
 def high_frequency_ratio(actions: np.ndarray, sample_rate_hz: float,
                          cutoff_hz: float = DEFAULT_CUTOFF_HZ,
                          segment_length: Optional[int] = None) -> MetricResult:
-    """Return HFR, the fraction of signal power above ``cutoff_hz``.
+    """
+    Return HFR, the fraction of signal power above ``cutoff_hz``.
 
     Per dimension: the mean is removed, the Welch PSD P(f) is taken with a Hann window
     (``segment_length`` samples per segment, default min(N, 256), half overlap), and
@@ -99,7 +102,8 @@ def high_frequency_ratio(actions: np.ndarray, sample_rate_hz: float,
 
 def caps_smoothness(actions: np.ndarray, sample_rate_hz: float,
                     pave_normalisation: bool = False) -> MetricResult:
-    """Return the CAPS smoothness Sm (lower is smoother).
+    """
+    Return the CAPS smoothness Sm (lower is smoother).
 
     Per dimension, with X = FFT of the N samples, n = N // 2 and i = 1..n:
     M_i = 2 |X_i| / N, f_i = i f_s / N, Sm = (2 / (n f_s)) sum_i M_i f_i; then the mean over
@@ -124,7 +128,8 @@ def caps_smoothness(actions: np.ndarray, sample_rate_hz: float,
 
 
 def action_rate(actions: np.ndarray, sample_rate_hz: Optional[float] = None) -> MetricResult:
-    """Return the mean over steps of ||a_t - a_{t-1}||_2 (signal units per step).
+    """
+    Return the mean over steps of ||a_t - a_{t-1}||_2 (signal units per step).
 
     ``per_dimension`` holds mean |a_t,j - a_{t-1},j| per dimension. ``sample_rate_hz`` is only
     recorded with the figure.
@@ -138,7 +143,8 @@ def action_rate(actions: np.ndarray, sample_rate_hz: Optional[float] = None) -> 
 
 def second_difference(actions: np.ndarray,
                       sample_rate_hz: Optional[float] = None) -> MetricResult:
-    """Return the mean over steps of ||a_t - 2 a_{t-1} + a_{t-2}||_2 (signal units per step^2).
+    """
+    Return the mean over steps of ||a_t - 2 a_{t-1} + a_{t-2}||_2 (signal units per step^2).
 
     ``per_dimension`` holds the mean absolute second difference per dimension.
     """
@@ -150,7 +156,8 @@ def second_difference(actions: np.ndarray,
 
 
 def jerk(joint_positions: np.ndarray, sample_rate_hz: float) -> MetricResult:
-    """Return the RMS jerk of measured joint positions, rad/s^3 for positions in rad.
+    """
+    Return the RMS jerk of measured joint positions, rad/s^3 for positions in rad.
 
     The third time derivative is the third finite difference times f_s^3; RMS over time per
     joint, then the mean over joints.

@@ -1,4 +1,5 @@
-"""Online smoothness monitor over a sliding window of actions, with OK/WARN/ERROR levels.
+"""
+Online smoothness monitor over a sliding window of actions, with OK/WARN/ERROR levels.
 
 Memory is bounded: a fixed ring buffer of ``window_s * sample_rate_hz`` actions. ``push`` is O(m)
 and cheap enough for every control step; ``report`` runs the metrics (metrics.py) on the window
@@ -39,7 +40,8 @@ class Threshold:
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    """Window and thresholds; defaults are starting points for 50 Hz joint-offset actions (rad).
+    """
+    Window and thresholds; defaults are starting points for 50 Hz joint-offset actions (rad).
 
     Sm depends on the window length (for noise it falls as 1/sqrt(N)); the Sm defaults suit a
     2 s window at 50 Hz, where a 2 Hz gait of 0.3 rad scores 0.0005 and one with 0.03 rad of

@@ -1,4 +1,5 @@
-"""ROS 2 controller node: wires topics, parameters and timers to controller.ControllerCore.
+"""
+ROS 2 controller node: wires topics, parameters and timers to controller.ControllerCore.
 
 ``ros2 run lpn_controller node --ros-args -p policy_path:=/path/to/policy``
 

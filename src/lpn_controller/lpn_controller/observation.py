@@ -1,4 +1,5 @@
-"""Policy observation builder: the one place robot state becomes a policy observation.
+"""
+Policy observation builder: the one place robot state becomes a policy observation.
 
 The controller node and the trainer's environment both call :class:`ObservationBuilder` (or the
 :func:`build_observation` wrapper), so the observation a policy sees on the robot is the one it
@@ -41,7 +42,8 @@ TERM_NAMES = tuple(TERM_DESCRIPTIONS)
 
 @dataclass(frozen=True)
 class ObservationTerm:
-    """One named slice of the observation: ``observation[slice] = scale * term_value``.
+    """
+    One named slice of the observation: ``observation[slice] = scale * term_value``.
 
     ``scale`` is a float or one float per element (a tuple of length ``size``).
     """
@@ -52,7 +54,8 @@ class ObservationTerm:
 
 
 def expected_term_size(name: str, num_joints: int) -> Optional[int]:
-    """Return the size a term must have for a robot with ``num_joints`` joints.
+    """
+    Return the size a term must have for a robot with ``num_joints`` joints.
 
     Returns None for ``command``, whose size is free (any positive integer).
     Raises KeyError for an unknown term name.
@@ -69,7 +72,8 @@ def expected_term_size(name: str, num_joints: int) -> Optional[int]:
 
 
 def projected_gravity(orientation: np.ndarray) -> np.ndarray:
-    """Return the unit gravity direction in the body frame, shape ``(..., 3)``.
+    """
+    Return the unit gravity direction in the body frame, shape ``(..., 3)``.
 
     ``orientation`` is a body-to-world quaternion ``[w, x, y, z]`` of shape ``(..., 4)``; it is
     normalised here, so slightly non-unit quaternions from integrators are fine. An upright body
@@ -94,7 +98,8 @@ def projected_gravity(orientation: np.ndarray) -> np.ndarray:
 
 
 def body_tilt(orientation: np.ndarray) -> np.ndarray:
-    """Return the angle in rad between the body z axis and the world z axis, shape ``(...)``.
+    """
+    Return the angle in rad between the body z axis and the world z axis, shape ``(...)``.
 
     0 when upright, pi/2 on its side, pi upside down.
     """
@@ -110,7 +115,8 @@ def motion_phase(time_s, start_time_s, period_s: float):
 
 
 class ObservationBuilder:
-    """Build observations for one observation layout and default pose.
+    """
+    Build observations for one observation layout and default pose.
 
     Construct once (it precomputes slices and scales), then call :meth:`build` every step or on
     every batch of environments.
@@ -165,16 +171,15 @@ class ObservationBuilder:
         command: Optional[np.ndarray] = None,
         out: Optional[np.ndarray] = None,
     ) -> np.ndarray:
-        """Return the observation, shape ``(*batch, size)``, float64.
+        """
+        Return the observation, shape ``(*batch, size)``, float64.
 
-        Args:
-            joint_positions: absolute joint positions in policy joint order, rad, ``(..., n)``.
-            joint_velocities: joint velocities, rad/s, ``(..., n)``.
-            orientation: body orientation quaternion ``[w, x, y, z]``, ``(..., 4)``.
-            angular_velocity: body-frame angular velocity, rad/s, ``(..., 3)``.
-            previous_action: the previous raw policy action, ``(..., n)``.
-            command: task command ``(..., k)``; required only if the layout has ``command``.
-            out: optional preallocated output array of the right shape.
+        Inputs, each with the same leading batch dimensions: ``joint_positions`` absolute, in
+        policy joint order, rad ``(..., n)``; ``joint_velocities`` rad/s ``(..., n)``;
+        ``orientation`` the body quaternion ``[w, x, y, z]`` ``(..., 4)``; ``angular_velocity``
+        body frame, rad/s ``(..., 3)``; ``previous_action`` the previous raw policy action
+        ``(..., n)``; ``command`` ``(..., k)``, needed only if the layout has ``command``.
+        ``out`` is an optional preallocated output array of the right shape.
         """
         inputs = {
             JOINT_VELOCITIES: joint_velocities,

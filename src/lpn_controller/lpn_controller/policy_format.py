@@ -1,4 +1,5 @@
-"""Exported-policy files: write, read and validate a policy directory or archive.
+"""
+Exported-policy files: write, read and validate a policy directory or archive.
 
 A policy is a directory holding ``policy.yaml`` (metadata, see policy_metadata.py) and
 ``weights.npz`` (numpy arrays, names and shapes fixed by :func:`expected_weight_shapes`), or a
@@ -37,7 +38,8 @@ class ExportedPolicy:
 
 
 def expected_weight_shapes(metadata: PolicyMetadata) -> Dict[str, Tuple[int, ...]]:
-    """Return every weight array name with its shape, as the metadata dictates.
+    """
+    Return every weight array name with its shape, as the metadata dictates.
 
     Layers follow torch.nn.Linear: ``<layer>.weight`` is (out, in), ``<layer>.bias`` is (out,).
     Hidden layers are ``hidden.0``, ``hidden.1``, ... . Inputs: the LPN phase network takes the
@@ -97,7 +99,8 @@ def validate_weights(metadata: PolicyMetadata, weights: Mapping[str, np.ndarray]
 
 def save_policy(path: PathLike, metadata: PolicyMetadata,
                 weights: Mapping[str, np.ndarray]) -> Path:
-    """Validate and write a policy; return the path written.
+    """
+    Validate and write a policy; return the path written.
 
     ``path`` is a directory (created; existing policy files in it are replaced) unless it ends
     with .tar.gz, .tgz or .zip, in which case an archive holding the two files is written.

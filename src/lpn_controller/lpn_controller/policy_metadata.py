@@ -1,4 +1,5 @@
-"""Exported-policy metadata (policy.yaml): dataclasses, parsing and validation.
+"""
+Exported-policy metadata (policy.yaml): dataclasses, parsing and validation.
 
 The metadata is the single source of truth for joint order, observation layout, normalisation,
 action scaling, PD gains, control rate and phase period. See POLICY_FORMAT.md for the file layout.

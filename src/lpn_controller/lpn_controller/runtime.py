@@ -1,4 +1,5 @@
-"""Numpy policy runtimes: ``policy.act(observation, phase) -> action`` for LPN and MLP policies.
+"""
+Numpy policy runtimes: ``policy.act(observation, phase) -> action`` for LPN and MLP policies.
 
 Both runtimes normalise the raw observation with the metadata's mean and std, clip it, evaluate
 the network and clip the action. ``act`` takes one observation ``(n,)`` with a scalar phase, or a
@@ -42,7 +43,8 @@ ACTIVATION_FUNCTIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def phase_features(phase, harmonics: int) -> np.ndarray:
-    """Return periodic phase features, shape ``(..., 2 * harmonics)``.
+    """
+    Return periodic phase features, shape ``(..., 2 * harmonics)``.
 
     Order: ``[sin(2 pi 1 phase), cos(2 pi 1 phase), sin(2 pi 2 phase), cos(2 pi 2 phase), ...]``
     (interleaved per harmonic h = 1..H). The trainer must build the same features.

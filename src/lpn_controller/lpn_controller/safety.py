@@ -1,4 +1,5 @@
-"""Safety state machine of the controller, plain Python (driven by controller.py and tests).
+"""
+Safety state machine of the controller, plain Python (driven by controller.py and tests).
 
 Modes::
 
@@ -40,7 +41,8 @@ class SafetyConfig:
 
 @dataclass(frozen=True)
 class SafetyInputs:
-    """What the machine checks each step.
+    """
+    What the machine checks each step.
 
     Ages are seconds since the last message (None: never received). ``tilt_rad`` is None when
     unknown. ``finite`` is False if any state input holds NaN or inf.

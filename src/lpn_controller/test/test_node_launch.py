@@ -1,4 +1,5 @@
-"""Launch test: the controller node starts on a small policy and publishes under a fake robot.
+"""
+Launch test: the controller node starts on a small policy and publishes under a fake robot.
 
 Runs under launch_testing (``colcon test`` or ``launch_test``); skips where ROS 2 is absent.
 """

@@ -1,4 +1,5 @@
-"""The sim bridge's logic, free of ROS: commands in, simulator ticks, what to publish out.
+"""
+The sim bridge's logic, free of ROS: commands in, simulator ticks, what to publish out.
 
 The node (``sim_bridge.node``) only turns messages into calls on :class:`BridgeCore` and its
 results back into messages, so everything here is tested without rclpy.
@@ -205,7 +206,8 @@ class BridgeCore:
 
 
 class RealTimePacer:
-    """How many ticks are due at a wall-clock time, so the simulation keeps real-time pace.
+    """
+    How many ticks are due at a wall-clock time, so the simulation keeps real-time pace.
 
     A timer callback that runs late must not lose simulated time: the node runs every tick that
     is due, at most ``max_ticks_per_call`` at once. Further behind than that (a machine that
@@ -249,7 +251,8 @@ def xyzw(quaternion_wxyz):
 
 
 def rotate_into_body(quaternion_wxyz, vector_world):
-    """Express world-frame vectors in the body frame of [w, x, y, z] orientations.
+    """
+    Express world-frame vectors in the body frame of [w, x, y, z] orientations.
 
     Broadcasts over leading axes: (4,) with (3,), or (N, 4) with (N, 3).
     """

@@ -1,4 +1,5 @@
-"""Robot configuration for the simulator core: load, validate, resolve per-joint gains.
+"""
+Robot configuration for the simulator core: load, validate, resolve per-joint gains.
 
 The configuration is a plain YAML mapping (see ``model/quadruped_arm.yaml``). Every error names
 the file and the field, so a typo in a joint name or a gain pattern fails at start-up, not as a
@@ -49,17 +50,17 @@ class SimConfig:
 
     @property
     def substeps(self):
-        """Physics steps per control step."""
+        """Return the physics steps per control step."""
         return int(round(self.physics_rate_hz / self.control_rate_hz))
 
     @property
     def physics_dt(self):
-        """Physics time step in seconds."""
+        """Return the physics time step in seconds."""
         return 1.0 / self.physics_rate_hz
 
     @property
     def control_dt(self):
-        """Control period in seconds."""
+        """Return the control period in seconds."""
         return 1.0 / self.control_rate_hz
 
 
@@ -70,7 +71,8 @@ _KNOWN_KEYS = {
 
 
 def load_config(path=None, overrides=None):
-    """Load a robot configuration YAML (the packaged one by default) into a SimConfig.
+    """
+    Load a robot configuration YAML (the packaged one by default) into a SimConfig.
 
     ``overrides`` is a mapping merged over the file's top level (e.g. ``{'kp': {...}}``).
     """
@@ -148,7 +150,8 @@ def config_from_dict(raw, base_dir=MODEL_DIR, source='<dict>'):
 
 
 def resolve_gains(spec, joint_names, field_name, fail):
-    """Turn a gain spec into one value per joint.
+    """
+    Turn a gain spec into one value per joint.
 
     ``spec`` is a number (all joints), a list in joint order, or a mapping from joint names or
     shell-style patterns to numbers. With a mapping, every joint must match exactly one key and

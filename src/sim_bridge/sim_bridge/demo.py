@@ -1,4 +1,5 @@
-"""Headless simulator demo: stand, wave the arm, trot-in-place the legs, and report.
+"""
+Headless simulator demo: stand, wave the arm, trot-in-place the legs, and report.
 
     python -m sim_bridge.demo [--seconds 6]
 

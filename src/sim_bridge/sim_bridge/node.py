@@ -1,4 +1,5 @@
-"""ROS 2 node: the MuJoCo simulator core behind /clock, /joint_states, /imu and /odom.
+"""
+ROS 2 node: the MuJoCo simulator core behind /clock, /joint_states, /imu and /odom.
 
 Wiring only; the behaviour lives in :mod:`sim_bridge.bridge` and :mod:`sim_bridge.simulator`.
 Messages are stamped with simulated time. The node paces itself on a steady wall-clock timer

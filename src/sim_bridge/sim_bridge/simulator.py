@@ -1,4 +1,5 @@
-"""The MuJoCo simulator core: joint-space PD at the physics rate, robot-like readouts.
+"""
+The MuJoCo simulator core: joint-space PD at the physics rate, robot-like readouts.
 
 The bridge node and the trainer's environments step this same class, so what a policy saw in
 training is what it sees through ROS. Conventions: SI units, joint arrays in the configured joint
@@ -19,7 +20,8 @@ _COMMANDABLE_JOINT_TYPES = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoin
 
 @dataclass
 class RobotState:
-    """What a real robot reports, plus ground truth for evaluation.
+    """
+    What a real robot reports, plus ground truth for evaluation.
 
     Joint arrays follow the configured joint order. IMU values are in the IMU site's frame:
     angular velocity (rad/s), linear acceleration as an accelerometer measures it (specific
@@ -159,7 +161,7 @@ class Simulator:
 
     @property
     def joint_targets(self):
-        """The joint position targets being tracked."""
+        """Return the joint position targets being tracked."""
         return self.data.ctrl[self._actuator_ids].copy()
 
     def step(self, joint_targets=None):
@@ -188,14 +190,15 @@ class Simulator:
 
     @property
     def time(self):
-        """Simulated time in seconds since the last reset (or since start, see reset)."""
+        """Return the simulated time in seconds since the last reset (see reset)."""
         return float(self.data.time)
 
     # -- reset and state -----------------------------------------------------------------------
 
     def reset(self, keyframe=None, qpos=None, qvel=None, joint_position_noise=0.0,
               joint_velocity_noise=0.0, keep_time=False):
-        """Reset to a keyframe (the configured one by default) or a given qpos/qvel.
+        """
+        Reset to a keyframe (the configured one by default) or a given qpos/qvel.
 
         Optional uniform noise (rad, rad/s) on the commanded joints comes from this simulator's
         seeded generator, so equal seeds give equal episodes. The joint targets are set to the
@@ -226,7 +229,8 @@ class Simulator:
     def reset_to_pose(self, root_position, root_orientation, joint_positions,
                       root_linear_velocity=(0.0, 0.0, 0.0), root_angular_velocity=(0.0, 0.0, 0.0),
                       joint_velocities=None, keep_time=False):
-        """Reset to a given robot pose and velocity (e.g. a reference motion's frame).
+        """
+        Reset to a given robot pose and velocity (e.g. a reference motion's frame).
 
         Root linear velocity is in the world frame, angular velocity in the body frame (the
         conventions of RobotState); joint arrays follow the configured joint order.

@@ -1,4 +1,5 @@
-"""Many independent simulators stepped together, on all cores, for training.
+"""
+Many independent simulators stepped together, on all cores, for training.
 
 Each environment is a full :class:`~sim_bridge.simulator.Simulator` (its own model copy, so gains
 or masses can be randomised per environment) stepped by the same code as the bridge node.

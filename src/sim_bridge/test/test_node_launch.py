@@ -1,4 +1,5 @@
-"""Launch the real sim_bridge node and talk to it over ROS (runs under colcon test).
+"""
+Launch the real sim_bridge node and talk to it over ROS (runs under colcon test).
 
 Skipped where ROS 2 (rclpy, launch_testing) is not installed; the logic beneath the node is
 covered by test_bridge.py everywhere.

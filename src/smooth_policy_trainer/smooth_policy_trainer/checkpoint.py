@@ -1,4 +1,5 @@
-"""Training checkpoints: atomic writes, safe reads with clear errors, the run's latest one.
+"""
+Training checkpoints: atomic writes, safe reads with clear errors, the run's latest one.
 
 A checkpoint is a ``torch.save`` file of plain types and tensors only, so it loads with
 ``weights_only=True`` (no arbitrary pickles). numpy arrays (the environment state) are stored as
@@ -43,7 +44,8 @@ def latest_checkpoint(run_dir):
 
 
 def save_checkpoint(state, path):
-    """Write ``state`` atomically: a temporary file in the same folder, fsync, os.replace.
+    """
+    Write ``state`` atomically: a temporary file in the same folder, fsync, os.replace.
 
     A crash or a signal mid-write leaves the previous checkpoint intact and no partial file
     under the final name.

@@ -1,4 +1,5 @@
-"""Generate the shipped motion clips with inverse kinematics on the robot model.
+"""
+Generate the shipped motion clips with inverse kinematics on the robot model.
 
     python -m smooth_policy_trainer.clip_generator [--output DIR] [--clips trot hop ...]
 

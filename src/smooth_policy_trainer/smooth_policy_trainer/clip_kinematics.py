@@ -1,4 +1,5 @@
-"""Robot kinematics for motion clips: quaternions, body-frame sites, inverse kinematics, clearance.
+"""
+Robot kinematics for motion clips: quaternions, body-frame sites, inverse kinematics, clearance.
 
 Everything is read from the robot configuration and its MuJoCo model (joint order, foot and
 gripper sites, limits, which joints move which site), so there is one list of joints: the
@@ -43,7 +44,8 @@ def quat_to_rotvec(q):
 
 def finite_difference_velocities(joint_positions, root_position, root_orientation, dt, loop,
                                  root_displacement_per_cycle=(0.0, 0.0, 0.0)):
-    """Central-difference velocities of a clip's frames in the simulator's conventions.
+    """
+    Central-difference velocities of a clip's frames in the simulator's conventions.
 
     Returns joint velocities (rad/s), root linear velocity in the world frame and root angular
     velocity in the body frame, one row per frame. Loops wrap around (the frame after the last
@@ -142,7 +144,8 @@ class RobotKinematics:
     def solve_ik(self, root_position, root_orientation, joints, targets, nominal=None,
                  null_space_gain=0.0, damping=1e-3, limit_margin=0.005, iterations=400,
                  tolerance=1e-8):
-        """Move the joints that carry the target sites so the sites reach their targets.
+        """
+        Move the joints that carry the target sites so the sites reach their targets.
 
         Damped least squares on MuJoCo's site Jacobians, starting from ``joints`` (warm start)
         and clamped inside the joint limits by ``limit_margin`` after every step. With
@@ -194,7 +197,8 @@ class RobotKinematics:
     # -- clearance ------------------------------------------------------------------------------
 
     def robot_geom_pairs(self):
-        """Robot geom pairs that must not overlap: different bodies, not parent and child.
+        """
+        Robot geom pairs that must not overlap: different bodies, not parent and child.
 
         Geoms on one body, or on a body and its parent, overlap by construction at the joints
         (as in MuJoCo's own parent filter); every other pair is a real collision.
@@ -211,7 +215,8 @@ class RobotKinematics:
         return np.array(pairs)
 
     def clearances(self, root_positions, root_orientations, joint_positions, pairs=None):
-        """Per frame: the smallest distance between non-adjacent robot geoms, and to the floor.
+        """
+        Per frame: the smallest distance between non-adjacent robot geoms, and to the floor.
 
         Returns two (T,) arrays in metres, capped at CLEARANCE_CAP; negative values are
         penetrations.

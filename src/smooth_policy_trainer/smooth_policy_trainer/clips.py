@@ -1,4 +1,5 @@
-"""Motion clips: the reference motions the imitation environments track.
+"""
+Motion clips: the reference motions the imitation environments track.
 
 A clip is two files side by side, ``<name>.yaml`` (a small header) and ``<name>.npz`` (frames):
 
@@ -66,7 +67,8 @@ class ReferenceSample:
 
 @dataclass(eq=False)
 class MotionClip:
-    """One motion: stored frames, derived velocities, optional end-effector positions.
+    """
+    One motion: stored frames, derived velocities, optional end-effector positions.
 
     ``end_effector_positions`` is (T, k, 3) in the body frame, named by ``end_effector_names``;
     load_clip fills both from the robot model.
@@ -103,22 +105,22 @@ class MotionClip:
 
     @property
     def frame_count(self):
-        """Number of stored frames T."""
+        """Return the number of stored frames T."""
         return self.joint_positions.shape[0]
 
     @property
     def dt(self):
-        """Time between frames in seconds."""
+        """Return the time between frames in seconds."""
         return 1.0 / self.frame_rate_hz
 
     @property
     def duration_s(self):
-        """Length of the clip: one cycle for a loop (T frames), (T - 1) / rate otherwise."""
+        """Return the clip length: one cycle for a loop (T frames), (T - 1) / rate otherwise."""
         return (self.frame_count if self.loop else self.frame_count - 1) / self.frame_rate_hz
 
     @property
     def phase_period_s(self):
-        """Seconds per unit of phase (the cycle period of a looping clip)."""
+        """Return the seconds per unit of phase (the cycle period of a looping clip)."""
         return self.duration_s
 
     def phase_at(self, time_s):
@@ -128,7 +130,8 @@ class MotionClip:
     # -- sampling -------------------------------------------------------------------------------
 
     def sample(self, phase):
-        """Return the reference at ``phase`` (scalar or array), linearly interpolated.
+        """
+        Return the reference at ``phase`` (scalar or array), linearly interpolated.
 
         Looping clips accept any phase; its integer part counts cycles and advances the root
         position by whole cycle displacements. Non-looping clips clamp the phase to [0, 1].
@@ -308,7 +311,8 @@ def load_shipped_clip(name, config=None, model=None):
 
 
 def load_clip(path, config=None, model=None):
-    """Load and validate a clip; ``path`` is its .yaml, its .npz or their common stem.
+    """
+    Load and validate a clip; ``path`` is its .yaml, its .npz or their common stem.
 
     Joint names must be the robot configuration's (the packaged one by default), in order, and
     angles within the model's limits. End-effector positions are computed with the model.

@@ -1,4 +1,5 @@
-"""Vectorised motion-imitation environment over the sim_bridge simulator core.
+"""
+Vectorised motion-imitation environment over the sim_bridge simulator core.
 
 N robots (VectorSimulator, the stepping code of the bridge node) follow one motion clip.
 Observations come from lpn_controller's ObservationBuilder, the function the controller runs
@@ -123,7 +124,7 @@ class ImitationEnv:
 
     @property
     def phase_period_s(self):
-        """Seconds per phase cycle of the clip."""
+        """Return the seconds per phase cycle of the clip."""
         return self.clip.phase_period_s
 
     def absolute_phase(self):

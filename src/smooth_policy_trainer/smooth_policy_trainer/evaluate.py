@@ -1,4 +1,5 @@
-"""Deterministic evaluation of an exported policy, run by the robot's own numpy runtime.
+"""
+Deterministic evaluation of an exported policy, run by the robot's own numpy runtime.
 
 N episodes of T seconds run side by side (one environment each, randomisation off, mean
 actions from lpn_controller's runtime: what the robot runs). Each episode is its first one: an

@@ -1,4 +1,5 @@
-"""Export a trained actor to the lpn_controller policy format (POLICY_FORMAT.md).
+"""
+Export a trained actor to the lpn_controller policy format (POLICY_FORMAT.md).
 
 Everything the robot needs comes from the checkpoint, not from files that may have changed since
 training: the task fields the environment reported (joint order, observation layout, default
@@ -47,7 +48,8 @@ def task_to_plain(fields):
 
 
 def build_policy(actor, normalizer, task, training_config, revision='unknown'):
-    """Return the ExportedPolicy (metadata and weights, validated) of a torch actor.
+    """
+    Return the ExportedPolicy (metadata and weights, validated) of a torch actor.
 
     ``task`` is ImitationEnv.policy_metadata() (or task_to_plain of it), ``training_config`` a
     plain mapping written into the provenance.

@@ -1,4 +1,5 @@
-"""The motion-imitation reward (METHODS.md 9), written as the paper writes it.
+"""
+The motion-imitation reward (METHODS.md 9), written as the paper writes it.
 
 r = 0.5 exp(-2 e_pose) + 0.1 exp(-0.1 e_vel) + 0.15 exp(-10 e_ee) + 0.15 exp(-10 e_root)
   + 0.1 exp(-1 e_root_vel)
@@ -41,7 +42,8 @@ def orientation_error(orientation, reference_orientation):
 
 
 def imitation_errors(state, end_effectors_body, reference):
-    """Return the squared tracking errors per environment, keyed like DEFAULT_REWARD_TERMS.
+    """
+    Return the squared tracking errors per environment, keyed like DEFAULT_REWARD_TERMS.
 
     ``state`` is a batched RobotState, ``end_effectors_body`` (N, k, 3) the measured end-effector
     positions in the body frame, ``reference`` a batched clip ReferenceSample.

@@ -1,4 +1,5 @@
-"""Running mean and variance of observations, for the normalisation the networks see.
+"""
+Running mean and variance of observations, for the normalisation the networks see.
 
 The statistics are written into the exported policy's metadata (observation_mean/std), so the
 controller normalises exactly as training did.
@@ -36,7 +37,7 @@ class RunningNormalizer:
 
     @property
     def std(self):
-        """Standard deviation used for normalising (never zero)."""
+        """Return the standard deviation used for normalising (never zero)."""
         return torch.sqrt(self.var + self.epsilon)
 
     def __call__(self, observation):

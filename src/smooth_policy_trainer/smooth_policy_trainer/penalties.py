@@ -1,4 +1,5 @@
-"""The action Jacobian penalty (METHODS.md 1 and 2): L_jac = w * mean_batch ||da/ds||_F^2.
+"""
+The action Jacobian penalty (METHODS.md 1 and 2): L_jac = w * mean_batch ||da/ds||_F^2.
 
 Three ways to get ||J(s)||_F^2, all with respect to the normalised observation the network sees:
 
@@ -43,7 +44,8 @@ def jacobian_penalty(actor, state, phase, weight, method='exact', generator=None
 
 
 def estimator_variance(actor, state, phase, samples=64, generator=None):
-    """Relative variance of the one-VJP estimate against the exact value, for reporting.
+    """
+    Relative variance of the one-VJP estimate against the exact value, for reporting.
 
     Returns (exact mean ||J||_F^2, estimator mean over samples, relative std of one estimate).
     """

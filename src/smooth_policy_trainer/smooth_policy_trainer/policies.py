@@ -1,4 +1,5 @@
-"""Actor and critic networks: the MLP policy and the Linear Policy Net (LPN).
+"""
+Actor and critic networks: the MLP policy and the Linear Policy Net (LPN).
 
 Both actors are Gaussian with a learned, state-independent standard deviation and expose
 ``mean(state, phase)``, where ``state`` is the normalised observation s (without the phase) and
@@ -20,7 +21,8 @@ ACTIVATIONS = {'elu': nn.functional.elu, 'tanh': torch.tanh, 'silu': nn.function
 
 
 def phase_features(phase, harmonics):
-    """Return [sin 2 pi h phase, cos 2 pi h phase] for h = 1..H, interleaved, shape (..., 2H).
+    """
+    Return [sin 2 pi h phase, cos 2 pi h phase] for h = 1..H, interleaved, shape (..., 2H).
 
     The same order as lpn_controller.runtime.phase_features: export depends on it.
     """
@@ -107,7 +109,8 @@ class LPNActor(_Hidden):
         self._factor_cache = None
 
     def factors(self, phase):
-        """Return (U (..., m, r), V (..., n, r), k (..., m)); U is K and V None at full rank.
+        """
+        Return (U (..., m, r), V (..., n, r), k (..., m)); U is K and V None at full rank.
 
         The PPO update asks for the factors twice on one minibatch (for the mean, then for the
         Jacobian penalty); the second call reuses the first's result. The reuse is keyed on

@@ -1,4 +1,5 @@
-"""Proximal Policy Optimisation with a pluggable list of smoothness regularisers.
+"""
+Proximal Policy Optimisation with a pluggable list of smoothness regularisers.
 
 One update reads top to bottom: clipped surrogate, (clipped) value loss, entropy bonus, then each
 regulariser's loss (the action Jacobian penalty, CAPS, ...), one gradient step with clipping, and

@@ -1,4 +1,5 @@
-"""The training loop: rollouts in ImitationEnv, PPO updates, logs, checkpoints and resume.
+"""
+The training loop: rollouts in ImitationEnv, PPO updates, logs, checkpoints and resume.
 
 One iteration collects ``ppo.num_steps`` steps of every environment, then runs PPO's minibatch
 epochs (with the action Jacobian penalty as a regulariser when enabled). The environment speaks

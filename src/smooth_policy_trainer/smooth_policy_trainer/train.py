@@ -1,4 +1,5 @@
-"""Train a motion-imitation policy with PPO; export it when done.
+"""
+Train a motion-imitation policy with PPO; export it when done.
 
     python -m smooth_policy_trainer.train --config CONFIG [--task CLIP] [--policy lpn|mlp]
         [--set key=value ...] [--iterations N]

@@ -1,4 +1,5 @@
-"""The training configuration: one tree of plain dataclasses, read from YAML with overrides.
+"""
+The training configuration: one tree of plain dataclasses, read from YAML with overrides.
 
 The tree is ``env`` (EnvConfig, with ``env.randomization``), ``policy``, ``critic``, ``ppo``
 (PPOConfig), ``penalty`` and ``run``. Every default lives in a dataclass (here, in env.py and in

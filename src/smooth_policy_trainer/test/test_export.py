@@ -41,7 +41,8 @@ def trained_looking(kind, task, seed=0):
 
 
 def torch_actions(actor, normalizer, observations, phases, action_clip):
-    """Return the training-side action in float64: normalise, mean, clip.
+    """
+    Return the training-side action in float64: normalise, mean, clip.
 
     The float32 weights widen to float64 exactly, and narrow back exactly afterwards.
     """

@@ -1,4 +1,5 @@
-"""The action Jacobian penalty: exact, estimator and closed form agree with finite differences.
+"""
+The action Jacobian penalty: exact, estimator and closed form agree with finite differences.
 
 The LPN is linear in s with Jacobian K(phase).
 """

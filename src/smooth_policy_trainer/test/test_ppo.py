@@ -12,7 +12,8 @@ import torch
 
 
 class PhaseTrackingTask:
-    """Output a phase-dependent target; the observation is the previous action.
+    """
+    Output a phase-dependent target; the observation is the previous action.
 
     A miniature of motion imitation: the best action depends on the phase alone.
     """
