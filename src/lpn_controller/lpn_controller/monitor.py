@@ -29,6 +29,15 @@ class Threshold:
     warn: Optional[float] = None
     error: Optional[float] = None
 
+    @classmethod
+    def from_parameters(cls, warn: float, error: float) -> 'Threshold':
+        """Build from ROS parameter values, where 0 (or less) disables a level."""
+        return cls(warn if warn > 0 else None, error if error > 0 else None)
+
+    def as_parameters(self) -> Tuple[float, float]:
+        """Return (warn, error) as ROS parameter values, 0 for a disabled level."""
+        return (self.warn or 0.0, self.error or 0.0)
+
     def level(self, value: float) -> Level:
         """Return the level of ``value``."""
         if self.error is not None and value >= self.error:
@@ -43,9 +52,12 @@ class MonitorConfig:
     """
     Window and thresholds; defaults are starting points for 50 Hz joint-offset actions (rad).
 
-    Sm depends on the window length (for noise it falls as 1/sqrt(N)); the Sm defaults suit a
-    2 s window at 50 Hz, where a 2 Hz gait of 0.3 rad scores 0.0005 and one with 0.03 rad of
-    white noise on every joint 0.003.
+    Sm depends on the window length and on amplitude: over an unwindowed FFT, slow motion that
+    does not fit the window a whole number of times leaks into every bin, a floor of about
+    2 A / (pi N). In a 2 s window at 50 Hz a 2 Hz gait of 0.3 rad that fits exactly scores
+    0.0005, but an intended arm swing of amplitude 1 at 0.83 Hz scores 0.010-0.014, more than
+    white noise of 0.03 rad (0.003). No fixed Sm threshold tells the two apart, HFR does: Sm is
+    reported but not graded by default; set its thresholds per policy from its evaluation.
 
     ``hfr`` and ``sm`` grade each joint (the mean over joints can only cross a threshold if some
     joint does, and one jittering joint matters even when the mean of 18 looks fine);
@@ -57,7 +69,7 @@ class MonitorConfig:
     window_s: float = 2.0
     cutoff_hz: float = metrics.DEFAULT_CUTOFF_HZ
     hfr: Threshold = Threshold(warn=0.10, error=0.25)
-    sm: Threshold = Threshold(warn=0.004, error=0.008)
+    sm: Threshold = Threshold(warn=None, error=None)
     action_rate: Threshold = Threshold(warn=0.5, error=1.0)
     hfr_min_std: float = 0.01
 

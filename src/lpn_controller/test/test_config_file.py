@@ -18,12 +18,12 @@ def test_controller_yaml_defaults_match_the_dataclasses():
         'interpolation_duration_s': safety.interpolation_duration_s,
         'monitor_window_s': monitor.window_s,
         'monitor_cutoff_hz': monitor.cutoff_hz,
-        'hfr_warn': monitor.hfr.warn,
-        'hfr_error': monitor.hfr.error,
-        'sm_warn': monitor.sm.warn,
-        'sm_error': monitor.sm.error,
-        'action_rate_warn': monitor.action_rate.warn,
-        'action_rate_error': monitor.action_rate.error,
+        'hfr_warn': monitor.hfr.as_parameters()[0],
+        'hfr_error': monitor.hfr.as_parameters()[1],
+        'sm_warn': monitor.sm.as_parameters()[0],
+        'sm_error': monitor.sm.as_parameters()[1],
+        'action_rate_warn': monitor.action_rate.as_parameters()[0],
+        'action_rate_error': monitor.action_rate.as_parameters()[1],
         'hfr_min_std': monitor.hfr_min_std,
     }
     assert {key: parameters[key] for key in expected} == expected

@@ -104,3 +104,16 @@ def test_invalid_settings_are_rejected():
         SmoothnessMonitor(JOINTS, RATE, MonitorConfig(window_s=0.1))
     with pytest.raises(ValueError, match='Nyquist'):
         SmoothnessMonitor(JOINTS, 15.0, MonitorConfig(window_s=2.0, cutoff_hz=10.0))
+
+
+def test_an_intended_large_slow_arm_swing_is_not_flagged_by_default():
+    # Measured on a trained trot_arm_wave policy in ROS: the wrist swings with amplitude ~1
+    # (action units) at 0.83 Hz, off the window's bins; the earlier Sm default warned on it.
+    time = np.arange(200) / 50.0
+    actions = np.full((200, len(JOINTS)), 0.1)
+    actions[:, 2] = np.sin(2 * math.pi * 0.83 * time + 0.3)
+    assert fed_monitor(actions, MonitorConfig()).report().level == Level.OK
+    earlier = MonitorConfig(sm=Threshold(warn=0.004, error=0.008))
+    assert fed_monitor(actions, earlier).report().level != Level.OK
+    assert Threshold.from_parameters(0.0, 0.0) == Threshold(None, None)
+    assert Threshold.from_parameters(0.1, 0.3).as_parameters() == (0.1, 0.3)
