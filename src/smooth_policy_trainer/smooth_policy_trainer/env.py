@@ -19,7 +19,7 @@ from sim_bridge.vector import VectorSimulator
 from smooth_policy_trainer.clip_kinematics import end_effector_site_names
 from smooth_policy_trainer.clips import load_clip, load_shipped_clip
 from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
-                                             imitation_reward, orientation_error, RewardTerm)
+                                             imitation_reward, RewardTerm, tilt_error)
 
 
 @dataclass
@@ -51,7 +51,8 @@ class EnvConfig:
         for name, term in DEFAULT_REWARD_TERMS.items()})
     fall_bodies: tuple = ('body', '*_hip', '*_upper_leg', 'arm_link_*')
     max_height_error: float = 0.25        # m, from the reference root height
-    max_orientation_error: float = 0.8    # rad, from the reference root orientation
+    max_orientation_error: float = 0.8    # rad of tilt (roll/pitch) from the reference's;
+    #                                       heading drift is scored by the reward, not a fall
     reset_joint_noise: float = 0.05       # rad, uniform
     seed: int = 0
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
@@ -197,9 +198,9 @@ class ImitationEnv:
 
         fell = np.array([sim.touches_ground(self._fall_geoms) for sim in self.sim.envs])
         height_error = np.abs(state.base_position[:, 2] - reference.root_position[:, 2])
-        tilt_error = orientation_error(state.base_orientation, reference.root_orientation)
+        tilt = tilt_error(state.base_orientation, reference.root_orientation)
         terminated = fell | (height_error > self.config.max_height_error) | \
-            (tilt_error > self.config.max_orientation_error)
+            (tilt > self.config.max_orientation_error)
         truncated = ~terminated & (self.episode_step >= self.max_episode_steps)
         done = np.flatnonzero(terminated | truncated)
         finished_returns = self.episode_return[done].copy()

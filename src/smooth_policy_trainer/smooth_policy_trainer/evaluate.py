@@ -6,7 +6,8 @@ actions from lpn_controller's runtime: what the robot runs). Each episode is its
 environment that falls stops counting there. Figures: imitation return, joint-pose RMSE to the
 reference (rad, pooled over joints and living steps), end-effector RMSE (m, feet and gripper in
 the body frame), forward speed against the reference's (a policy that stands still scores a
-fair joint RMSE on a trot, but not this), survival rate, and the METHODS.md 8
+fair joint RMSE on a trot, but not this), heading drift (deg/s of yaw away from the reference's
+at the end of the surviving episodes), survival rate (no fall), and the METHODS.md 8
 smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz), Sm,
 action rate and second difference on the raw actions, jerk on the measured joint positions,
 each computed per episode and averaged, reported with f_s and the window length N.
@@ -28,6 +29,7 @@ from lpn_controller.runtime import make_runtime
 import numpy as np
 from sim_bridge.bridge import rotate_into_body
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
+from smooth_policy_trainer.imitation import heading_error
 from smooth_policy_trainer.train_config import config_from_dict, ConfigError
 
 MIN_WINDOW = 16          # samples; shorter episodes (early falls) are left out of the metrics
@@ -107,6 +109,8 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode):
         alive = living
         observations, phases = result.observations, result.phases
 
+    heading = np.degrees(heading_error(state.base_orientation, reference.root_orientation))
+    drift = heading[alive] / seconds if alive.any() else np.array([np.nan])
     samples = max(int(position_steps.sum()), 1)
     per_joint_rmse = np.sqrt(squared_error / samples)
     return {
@@ -122,6 +126,8 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode):
             end_effector_squared_error / (samples * len(env.end_effector_names)))),
         'forward_speed_m_s': float(forward_speed / samples),
         'reference_forward_speed_m_s': float(reference_forward_speed / samples),
+        'heading_drift_deg_per_s': float(np.mean(drift)) if alive.any() else None,
+        'heading_drift_abs_max_deg_per_s': float(np.max(np.abs(drift))) if alive.any() else None,
         'survival_rate': float(alive.mean()),
         'mean_episode_s': float(action_steps.mean() / rate),
         'smoothness': _smoothness(actions_log, positions_log, action_steps, position_steps,
@@ -171,6 +177,8 @@ def format_table(result):
              f"  {'end-effector RMSE':<24}{number(result['end_effector_rmse_m'])} m",
              f"  {'forward speed':<24}{number(result['forward_speed_m_s'])} m/s (reference "
              f"{number(result['reference_forward_speed_m_s'])} m/s)",
+             f"  {'heading drift':<24}{number(result['heading_drift_deg_per_s'])} deg/s "
+             f"(largest {number(result['heading_drift_abs_max_deg_per_s'])})",
              f"  {'survival rate':<24}{number(result['survival_rate'])}",
              f"  {'mean episode':<24}{number(result['mean_episode_s'])} s"]
     labels = {'hfr': 'HFR (> 10 Hz)', 'sm': 'Sm', 'action_rate': 'action rate',

@@ -44,6 +44,9 @@ def test_a_short_evaluation_gives_finite_figures_in_range(policy):
     # The trot reference moves forward at 0.5 m/s; a policy holding the mean pose does not.
     assert result['reference_forward_speed_m_s'] == pytest.approx(0.5, abs=0.05)
     assert abs(result['forward_speed_m_s']) < 0.25
+    if result['survival_rate'] > 0:
+        assert math.isfinite(result['heading_drift_deg_per_s'])
+        assert result['heading_drift_abs_max_deg_per_s'] >= abs(result['heading_drift_deg_per_s'])
     smoothness = result['smoothness']
     assert set(smoothness) == {'hfr', 'sm', 'action_rate', 'second_difference', 'jerk'}
     assert 0.0 <= smoothness['hfr']['value'] <= 1.0

@@ -8,8 +8,9 @@ import pytest
 from sim_bridge.simulator import RobotState
 from smooth_policy_trainer.clips import ReferenceSample
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
-from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
-                                             imitation_reward, orientation_error)
+from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, heading_error,
+                                             imitation_errors, imitation_reward,
+                                             orientation_error, tilt_error)
 
 
 def hand_made(num_joints=3):
@@ -162,3 +163,34 @@ def test_saved_state_continues_exactly():
         np.testing.assert_array_equal(one.rewards, two.rewards)
     first.close()
     second.close()
+
+
+def yaw_pitch(yaw, pitch=0.0):
+    """Return the [w, x, y, z] quaternion of a yaw then a pitch (rad)."""
+    turn = np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])
+    lean = np.array([math.cos(pitch / 2), 0.0, math.sin(pitch / 2), 0.0])
+    w1, x1, y1, z1 = turn
+    w2, x2, y2, z2 = lean
+    return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+
+
+def test_tilt_ignores_heading_and_heading_wraps():
+    upright = yaw_pitch(0.0)
+    assert tilt_error(yaw_pitch(1.2), upright) == pytest.approx(0.0, abs=1e-12)
+    assert tilt_error(yaw_pitch(1.2, 0.3), upright) == pytest.approx(0.3)
+    assert heading_error(yaw_pitch(0.5), upright) == pytest.approx(0.5)
+    assert heading_error(yaw_pitch(-0.5), yaw_pitch(0.2)) == pytest.approx(-0.7)
+    assert heading_error(yaw_pitch(3.0), yaw_pitch(-3.0)) == pytest.approx(6.0 - 2 * math.pi)
+
+
+def test_an_upright_robot_that_turned_is_not_a_fall(env):
+    env.reset()
+    reference = env.clip.sample(env.absolute_phase())
+    sim = env.sim.envs[0]
+    # Turned 60 degrees away from the reference heading, upright, at the reference height.
+    sim.reset_to_pose(reference.root_position[0], yaw_pitch(math.radians(60)),
+                      reference.joint_positions[0])
+    result = env.step(np.zeros((4, 18)))
+    assert not result.terminated[0]
+    assert result.reward_terms['root'][0] < DEFAULT_REWARD_TERMS['root'].weight * 0.5
