@@ -26,6 +26,7 @@ setup(
         ('share/' + package_name, ['package.xml']),
         *share_tree('config'),
         *share_tree('launch'),
+        *share_tree('policies'),
     ],
     install_requires=['setuptools'],
     zip_safe=False,

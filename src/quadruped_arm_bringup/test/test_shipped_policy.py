@@ -1,0 +1,39 @@
+"""
+The pretrained policy shipped with the bringup agrees with the robot it will drive.
+
+Its metadata must match the robot configuration the simulator uses (joint order, PD gains,
+control rate): when either changes, the policy must be retrained, and this test says so.
+"""
+
+from pathlib import Path
+
+from lpn_controller.policy_format import load_policy
+import numpy as np
+import pytest
+from sim_bridge.config import load_config
+from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
+
+POLICY = Path(__file__).resolve().parents[1] / 'policies' / 'lpn_trot_arm_wave'
+
+
+@pytest.fixture(scope='module')
+def policy():
+    return load_policy(POLICY)
+
+
+def test_shipped_policy_matches_the_robot_configuration(policy):
+    robot = load_config()
+    metadata = policy.metadata
+    assert metadata.kind == 'lpn'
+    assert tuple(metadata.joint_names) == tuple(robot.joint_names)
+    assert metadata.control_rate_hz == robot.control_rate_hz
+    assert np.allclose(metadata.kp, robot.kp) and np.allclose(metadata.kd, robot.kd), \
+        'the robot PD gains changed since this policy was trained: retrain and re-export it'
+    assert metadata.motion_clip == 'trot_arm_wave'
+
+
+def test_shipped_policy_keeps_the_robot_up_and_smooth(policy):
+    result = evaluate_policy(policy, env_config_for(policy), episodes=2, seconds=3.0)
+    assert result['survival_rate'] == 1.0
+    assert result['joint_rmse_rad'] < 0.15
+    assert result['smoothness']['hfr']['value'] < 0.02
