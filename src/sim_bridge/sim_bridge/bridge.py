@@ -248,17 +248,3 @@ def xyzw(quaternion_wxyz):
     """Reorder a [w, x, y, z] quaternion into ROS's (x, y, z, w)."""
     w, x, y, z = (float(v) for v in quaternion_wxyz)
     return x, y, z, w
-
-
-def rotate_into_body(quaternion_wxyz, vector_world):
-    """
-    Express world-frame vectors in the body frame of [w, x, y, z] orientations.
-
-    Broadcasts over leading axes: (4,) with (3,), or (N, 4) with (N, 3).
-    """
-    quaternion = np.asarray(quaternion_wxyz, dtype=float)
-    vector = np.asarray(vector_world, dtype=float)
-    w = quaternion[..., :1]
-    axis = -quaternion[..., 1:]  # the inverse rotation
-    twice_cross = 2.0 * np.cross(axis, vector)
-    return vector + w * twice_cross + np.cross(axis, twice_cross)

@@ -14,13 +14,8 @@ import time
 import numpy as np
 
 from sim_bridge.config import load_config
+from sim_bridge.rotations import tilt_angle
 from sim_bridge.simulator import Simulator
-
-
-def tilt_degrees(quaternion_wxyz):
-    """Angle between the body's z axis and the world's z axis."""
-    w, x, y, z = quaternion_wxyz
-    return float(np.degrees(np.arccos(np.clip(1 - 2 * (x * x + y * y), -1.0, 1.0))))
 
 
 def demo_targets(stand, joint_names, t):
@@ -63,7 +58,7 @@ def main(argv=None):
         sim.step(targets)
         state = sim.read_state()
         heights.append(state.base_position[2])
-        tilts.append(tilt_degrees(state.base_orientation))
+        tilts.append(float(np.degrees(tilt_angle(state.base_orientation))))
         errors.append(np.abs(sim.joint_targets - state.joint_positions))
         effort_fraction.append(np.abs(state.joint_efforts) / sim.effort_limits)
         if (step + 1) % int(config.control_rate_hz) == 0:

@@ -18,8 +18,9 @@ from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Imu, JointState
 from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, CommandMode,
-                               NODE_PARAMETERS, RealTimePacer, rotate_into_body, stamp, xyzw)
+                               NODE_PARAMETERS, RealTimePacer, stamp, xyzw)
 from sim_bridge.config import load_config
+from sim_bridge.rotations import rotate_into_body
 from sim_bridge.simulator import Simulator
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool, Trigger

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, CommandMode,
-                               NODE_PARAMETERS, plan_ticks, RealTimePacer, rotate_into_body,
-                               stamp, xyzw)
+                               NODE_PARAMETERS, plan_ticks, RealTimePacer, stamp, xyzw)
+from sim_bridge.rotations import rotate_into_body, rotate_into_world, tilt_angle
 from sim_bridge.simulator import Simulator
 import yaml
 
@@ -162,6 +162,12 @@ def test_message_field_conversions():
             [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
             [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
         np.testing.assert_allclose(b, rotation.T @ v, atol=1e-12)
+    np.testing.assert_allclose(rotate_into_world(quaternions, batched), vectors, atol=1e-12)
+    # Tilt ignores heading: a pure yaw has none, a 0.3 rad pitch on top of it has 0.3.
+    assert tilt_angle(yaw_90) == pytest.approx(0.0, abs=1e-12)
+    pitch = [math.cos(0.15), 0.0, math.sin(0.15), 0.0]
+    assert tilt_angle(pitch) == pytest.approx(0.3)
+    assert tilt_angle(pitch, reference_wxyz=pitch) == pytest.approx(0.0, abs=1e-7)
 
 
 def test_shipped_parameter_file_matches_the_node_declarations():

@@ -6,15 +6,10 @@ import numpy as np
 import pytest
 
 from sim_bridge.config import config_from_dict, ConfigError, DEFAULT_CONFIG_PATH, load_config
+from sim_bridge.rotations import tilt_angle
 from sim_bridge.simulator import Simulator
 from sim_bridge.vector import VectorSimulator
 import yaml
-
-
-def tilt_degrees(quaternion_wxyz):
-    w, x, y, z = quaternion_wxyz
-    # Angle between the body z axis and the world z axis.
-    return np.degrees(np.arccos(np.clip(1 - 2 * (x * x + y * y), -1, 1)))
 
 
 def test_standing_pd_keeps_the_robot_up_for_10_seconds(config):
@@ -25,7 +20,7 @@ def test_standing_pd_keeps_the_robot_up_for_10_seconds(config):
         sim.step(stand)
         state = sim.read_state()
         heights.append(state.base_position[2])
-        tilts.append(tilt_degrees(state.base_orientation))
+        tilts.append(np.degrees(tilt_angle(state.base_orientation)))
     assert sim.time == pytest.approx(10.0)
     assert min(heights) > 0.42, 'the body sank: the legs do not hold the robot up'
     assert max(tilts) < 5.0

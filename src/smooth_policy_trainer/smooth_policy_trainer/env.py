@@ -13,13 +13,13 @@ from pathlib import Path
 
 from lpn_controller.observation import ObservationBuilder, ObservationTerm
 import numpy as np
-from sim_bridge.bridge import rotate_into_body
 from sim_bridge.config import load_config
+from sim_bridge.rotations import rotate_into_body, tilt_angle
 from sim_bridge.vector import VectorSimulator
 from smooth_policy_trainer.clip_kinematics import end_effector_site_names
 from smooth_policy_trainer.clips import load_clip, load_shipped_clip
 from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
-                                             imitation_reward, RewardTerm, tilt_error)
+                                             imitation_reward, RewardTerm)
 
 
 @dataclass
@@ -198,7 +198,7 @@ class ImitationEnv:
 
         fell = np.array([sim.touches_ground(self._fall_geoms) for sim in self.sim.envs])
         height_error = np.abs(state.base_position[:, 2] - reference.root_position[:, 2])
-        tilt = tilt_error(state.base_orientation, reference.root_orientation)
+        tilt = tilt_angle(state.base_orientation, reference.root_orientation)
         terminated = fell | (height_error > self.config.max_height_error) | \
             (tilt > self.config.max_orientation_error)
         truncated = ~terminated & (self.episode_step >= self.max_episode_steps)
@@ -207,7 +207,8 @@ class ImitationEnv:
         finished_lengths = self.episode_step[done].copy()
         if len(done):
             self._reset_envs(done)
-        return StepResult(self._observe(), self.phases(), rewards, terminated, truncated,
+            state = None  # the reset environments must be read again
+        return StepResult(self._observe(state), self.phases(), rewards, terminated, truncated,
                           weighted, finished_returns, finished_lengths)
 
     def end_effectors_in_body(self, state):
@@ -216,8 +217,9 @@ class ImitationEnv:
         relative = world - state.base_position[:, None, :]
         return rotate_into_body(state.base_orientation[:, None, :], relative)
 
-    def _observe(self):
-        state = self.sim.read_state()
+    def _observe(self, state=None):
+        # step() passes the state it read for the reward: one batched read per step, not two.
+        state = self.sim.read_state() if state is None else state
         return self.builder.build(state.joint_positions, state.joint_velocities,
                                   state.imu_orientation, state.imu_angular_velocity,
                                   self.previous_action)

@@ -14,7 +14,7 @@ environment axis.
 from dataclasses import dataclass
 
 import numpy as np
-from sim_bridge.bridge import rotate_into_body
+from sim_bridge.rotations import rotate_into_body
 from smooth_policy_trainer.clip_kinematics import quat_conjugate, quat_multiply, quat_to_rotvec
 
 
@@ -41,30 +41,12 @@ def orientation_error(orientation, reference_orientation):
     return np.linalg.norm(quat_to_rotvec(relative), axis=-1)
 
 
-def tilt_error(orientation, reference_orientation):
-    """
-    Return the angle (rad) between the body's up axis and the reference's: roll and pitch only.
-
-    Heading is left out: a robot that turns while upright has not fallen.
-    """
-    up = np.array([0.0, 0.0, 1.0])
-    body_up = rotate_into_world(orientation, up)
-    reference_up = rotate_into_world(reference_orientation, up)
-    return np.arccos(np.clip(np.sum(body_up * reference_up, axis=-1), -1.0, 1.0))
-
-
 def heading_error(orientation, reference_orientation):
     """Return the signed yaw of the body relative to the reference's (rad, in [-pi, pi))."""
     def yaw(q):
         w, x, y, z = np.moveaxis(np.asarray(q, dtype=float), -1, 0)
         return np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
     return np.mod(yaw(orientation) - yaw(reference_orientation) + np.pi, 2.0 * np.pi) - np.pi
-
-
-def rotate_into_world(orientation, vector_body):
-    """Express body-frame vectors in the world frame ([w, x, y, z] orientations, broadcast)."""
-    inverse = np.asarray(orientation, dtype=float) * np.array([1.0, -1.0, -1.0, -1.0])
-    return rotate_into_body(inverse, vector_body)
 
 
 def imitation_errors(state, end_effectors_body, reference):

@@ -5,12 +5,13 @@ import math
 
 import numpy as np
 import pytest
+from sim_bridge.rotations import tilt_angle
 from sim_bridge.simulator import RobotState
 from smooth_policy_trainer.clips import ReferenceSample
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
 from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, heading_error,
                                              imitation_errors, imitation_reward,
-                                             orientation_error, tilt_error)
+                                             orientation_error)
 
 
 def hand_made(num_joints=3):
@@ -177,8 +178,8 @@ def yaw_pitch(yaw, pitch=0.0):
 
 def test_tilt_ignores_heading_and_heading_wraps():
     upright = yaw_pitch(0.0)
-    assert tilt_error(yaw_pitch(1.2), upright) == pytest.approx(0.0, abs=1e-12)
-    assert tilt_error(yaw_pitch(1.2, 0.3), upright) == pytest.approx(0.3)
+    assert tilt_angle(yaw_pitch(1.2), upright) == pytest.approx(0.0, abs=1e-12)
+    assert tilt_angle(yaw_pitch(1.2, 0.3), upright) == pytest.approx(0.3)
     assert heading_error(yaw_pitch(0.5), upright) == pytest.approx(0.5)
     assert heading_error(yaw_pitch(-0.5), yaw_pitch(0.2)) == pytest.approx(-0.7)
     assert heading_error(yaw_pitch(3.0), yaw_pitch(-3.0)) == pytest.approx(6.0 - 2 * math.pi)
