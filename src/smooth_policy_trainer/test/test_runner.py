@@ -165,7 +165,8 @@ def test_tensorboard_gets_every_scalar(uninterrupted):
                 'reward/root_velocity', 'loss/surrogate', 'loss/value_loss', 'loss/entropy',
                 'penalty/jacobian_norm_sq', 'policy/learning_rate', 'policy/action_std',
                 'perf/env_steps_per_s', 'perf/iteration_s', 'eval/return',
-                'eval/joint_rmse_rad', 'eval/survival_rate', 'eval/hfr', 'eval/sm',
+                'eval/joint_rmse_rad', 'eval/end_effector_rmse_m', 'eval/forward_speed_m_s',
+                'eval/survival_rate', 'eval/hfr', 'eval/sm',
                 'eval/action_rate', 'eval/second_difference', 'eval/jerk'}
     assert expected <= tags, sorted(expected - tags)
     assert [event.step for event in events.Scalars('eval/return')] == [2, 3]
