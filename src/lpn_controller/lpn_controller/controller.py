@@ -39,7 +39,7 @@ class ControlOutput:
     time_s: float
     mode: SafetyMode
     joint_targets: Optional[np.ndarray]
-    action: Optional[np.ndarray] = None
+    action: Optional[np.ndarray] = None   # the commanded action (after any low-pass filter)
     phase: Optional[float] = None
     transitions: List[Transition] = field(default_factory=list)
 
@@ -90,6 +90,7 @@ class ControllerCore:
                         if self.builder.uses_command else 0)
         self._command = np.zeros(command_size)
         self._previous_action = np.zeros(num_joints)
+        self._filtered_action = np.zeros(num_joints)   # the low-pass filter's state
         self._interpolation_start: Optional[np.ndarray] = None
         self._policy_start_s = 0.0
 
@@ -153,7 +154,11 @@ class ControllerCore:
                 self._previous_action, self._command if self.builder.uses_command else None)
             action = self.runtime.act(observation, phase)
             if np.all(np.isfinite(action)):
+                # The observation sees the policy's own action; the robot gets the filtered
+                # command (the same thing unless the policy was trained with a low-pass filter).
                 self._previous_action = action
+                action = self._filtered_action = self.runtime.filter_action(
+                    action, self._filtered_action)
                 targets = self.runtime.joint_targets(action)
                 self.monitor.push(self.metadata.action_scale * action)
             else:
@@ -176,6 +181,7 @@ class ControllerCore:
             # Phase 0 and a zero previous action at engagement, as at a training episode start.
             self._policy_start_s = transition.time_s
             self._previous_action = np.zeros(self.metadata.num_joints)
+            self._filtered_action = np.zeros(self.metadata.num_joints)
             self.monitor.reset()
 
     def _damping_targets(self, now_s: float) -> Optional[np.ndarray]:

@@ -56,6 +56,7 @@ class PolicyMetadata:
     network: NetworkSpec
     observation_clip: Optional[float] = None
     action_clip: Optional[float] = None
+    action_filter_alpha: float = 1.0     # command = alpha a + (1 - alpha) previous command
     joint_lower_limits: Optional[np.ndarray] = None
     joint_upper_limits: Optional[np.ndarray] = None
     git_revision: str = 'unknown'
@@ -184,7 +185,7 @@ def metadata_from_dict(data: Any, source: str = 'policy.yaml') -> PolicyMetadata
         clip, 'observation.normalization.clip', positive=True)
 
     action = reader.section(reader.get(data, 'action', 'action'), 'action',
-                            ('scale', 'clip', 'default_pose'))
+                            ('scale', 'clip', 'default_pose', 'filter_alpha'))
     action_scale = reader.vector(reader.get(action, 'scale', 'action.scale'), 'action.scale',
                                  num_joints, allow_scalar=True)
     action_clip = reader.get(action, 'clip', 'action.clip', required=False)
@@ -192,6 +193,12 @@ def metadata_from_dict(data: Any, source: str = 'policy.yaml') -> PolicyMetadata
         action_clip, 'action.clip', positive=True)
     default_pose = reader.vector(reader.get(action, 'default_pose', 'action.default_pose'),
                                  'action.default_pose', num_joints)
+    filter_alpha = reader.get(action, 'filter_alpha', 'action.filter_alpha', required=False)
+    filter_alpha = 1.0 if filter_alpha is None else reader.number(
+        filter_alpha, 'action.filter_alpha', positive=True)
+    if filter_alpha > 1.0:
+        reader.fail('action.filter_alpha', f'must lie in (0, 1] (1 = no filter), got '
+                    f'{filter_alpha}')
 
     gains = reader.section(reader.get(data, 'pd_gains', 'pd_gains'), 'pd_gains', ('kp', 'kd'))
     kp = reader.vector(reader.get(gains, 'kp', 'pd_gains.kp'), 'pd_gains.kp', num_joints,
@@ -236,10 +243,10 @@ def metadata_from_dict(data: Any, source: str = 'policy.yaml') -> PolicyMetadata
     return PolicyMetadata(
         kind=kind, joint_names=joint_names, observation_terms=terms, observation_mean=mean,
         observation_std=std, observation_clip=observation_clip, action_scale=action_scale,
-        action_clip=action_clip, default_pose=default_pose, kp=kp, kd=kd,
-        joint_lower_limits=lower, joint_upper_limits=upper, control_rate_hz=control_rate_hz,
-        phase_period_s=period, motion_clip=motion_clip, network=network,
-        git_revision=git_revision, training_config=dict(training_config),
+        action_clip=action_clip, action_filter_alpha=filter_alpha, default_pose=default_pose,
+        kp=kp, kd=kd, joint_lower_limits=lower, joint_upper_limits=upper,
+        control_rate_hz=control_rate_hz, phase_period_s=period, motion_clip=motion_clip,
+        network=network, git_revision=git_revision, training_config=dict(training_config),
         format_version=version)
 
 
@@ -333,6 +340,7 @@ def metadata_to_dict(metadata: PolicyMetadata) -> Dict[str, Any]:
             'scale': floats(metadata.action_scale),
             'clip': None if metadata.action_clip is None else float(metadata.action_clip),
             'default_pose': floats(metadata.default_pose),
+            'filter_alpha': float(metadata.action_filter_alpha),
         },
         'pd_gains': {'kp': floats(metadata.kp), 'kd': floats(metadata.kd)},
         'joint_limits': None,

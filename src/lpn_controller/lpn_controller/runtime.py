@@ -42,6 +42,18 @@ ACTIVATION_FUNCTIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def low_pass(action: np.ndarray, previous_command: np.ndarray, alpha: float) -> np.ndarray:
+    """
+    Return the first-order low-pass command ``alpha a + (1 - alpha) previous_command``.
+
+    The classic smoothing baseline (METHODS.md 6). The training environment and the controller
+    both call this, so a filtered policy runs on the robot as it was trained.
+    """
+    if alpha >= 1.0:
+        return action
+    return alpha * action + (1.0 - alpha) * previous_command
+
+
 def phase_features(phase, harmonics: int) -> np.ndarray:
     """
     Return periodic phase features, shape ``(..., 2 * harmonics)``.
@@ -89,6 +101,10 @@ class PolicyRuntime:
         if self._action_clip is not None:
             np.clip(action, -self._action_clip, self._action_clip, out=action)
         return action
+
+    def filter_action(self, action: np.ndarray, previous_command: np.ndarray) -> np.ndarray:
+        """Return the command after the policy's low-pass filter (``action`` when alpha is 1)."""
+        return low_pass(action, previous_command, self.metadata.action_filter_alpha)
 
     def joint_targets(self, action: np.ndarray) -> np.ndarray:
         """Return absolute joint position targets in rad: default_pose + action_scale * action."""

@@ -1,5 +1,7 @@
 """The plain-Python control loop: start-up sequence, policy steps, faults, damping, limits."""
 
+import dataclasses
+
 from lpn_controller.controller import ControllerConfig, ControllerCore, minimum_jerk
 from lpn_controller.example_policy import make_example_policy
 from lpn_controller.monitor import Level, MonitorConfig
@@ -206,3 +208,29 @@ def test_extra_damping_drops_its_velocity_term_on_stale_state():
     positions, velocities = np.array([0.1, 0.2, 0.3]), np.array([1.0, -2.0, 0.5])
     core.set_joint_state(0.0, positions, velocities)
     np.testing.assert_allclose(core.step(1.0).joint_targets, positions)
+
+
+def test_low_pass_filter_shapes_the_command_but_not_the_observation():
+    metadata, weights = make_example_policy('lpn', JOINTS, seed=11, phase_period_s=0.5)
+    metadata = dataclasses.replace(metadata, action_filter_alpha=0.25)
+    runtime = make_runtime(ExportedPolicy(metadata, weights), lpn_mode='exact')
+    core = ControllerCore(runtime, metadata.default_pose - 1.0, metadata.default_pose + 1.0,
+                          ControllerConfig(safety=SafetyConfig(0.1, 0.8, 1.0),
+                                           monitor=MonitorConfig(window_s=1.0)))
+    positions = metadata.default_pose + 0.05
+    engaged_at, first = run_until_policy(core, positions)
+    angular_velocity = np.array([0.01, -0.02, 0.03])
+    raw_first = runtime.act(core.builder.build(positions, np.zeros(3), UPRIGHT,
+                                               angular_velocity, np.zeros(3)), 0.0)
+    # The command starts from zero at engagement, as a training episode does.
+    np.testing.assert_allclose(first.action, 0.25 * raw_first)
+    np.testing.assert_allclose(first.joint_targets,
+                               metadata.default_pose + 0.25 * first.action)
+
+    time = engaged_at + DT
+    feed(core, time, positions)
+    second = core.step(time)
+    # The observation's previous action is the policy's own, unfiltered output.
+    raw_second = runtime.act(core.builder.build(positions, np.zeros(3), UPRIGHT,
+                                                angular_velocity, raw_first), DT / 0.5)
+    np.testing.assert_allclose(second.action, 0.25 * raw_second + 0.75 * first.action)

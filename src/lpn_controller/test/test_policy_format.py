@@ -165,6 +165,8 @@ def test_not_a_policy_path(tmp_path):
     (lambda d: d['joint_limits'].update(lower=d['joint_limits']['upper']), 'joint_limits',
      'lower limit'),
     (lambda d: d.update(network=[64, 64]), 'network', 'expected a mapping'),
+    (lambda d: d['action'].update(filter_alpha=1.5), 'action.filter_alpha', '(0, 1]'),
+    (lambda d: d['action'].update(filter_alpha=0.0), 'action.filter_alpha', 'positive'),
 ])
 def test_bad_metadata_names_the_field(policy_dir, edit, field, fragment):
     edit_metadata(policy_dir, edit)
