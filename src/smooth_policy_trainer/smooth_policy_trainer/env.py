@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lpn_controller.observation import ObservationBuilder, ObservationTerm
+from lpn_controller.runtime import low_pass
 import numpy as np
 from sim_bridge.config import load_config
 from sim_bridge.rotations import rotate_into_body, tilt_angle
@@ -54,6 +55,9 @@ class EnvConfig:
     max_orientation_error: float = 0.8    # rad of tilt (roll/pitch) from the reference's;
     #                                       heading drift is scored by the reward, not a fall
     reset_joint_noise: float = 0.05       # rad, uniform
+    # Smoothness baselines (METHODS.md 6), off by default:
+    action_rate_weight: float = 0.0       # r_rate = -w sum_j (a_t,j - a_t-1,j)^2 dt_policy
+    action_filter_alpha: float = 1.0      # command = alpha a + (1 - alpha) command; 1 = none
     seed: int = 0
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
 
@@ -117,6 +121,7 @@ class ImitationEnv:
         self.episode_step = np.zeros(self.num_envs, dtype=np.int64)
         self.episode_return = np.zeros(self.num_envs)
         self.previous_action = np.zeros((self.num_envs, n))
+        self.commanded_action = np.zeros((self.num_envs, n))   # after the low-pass filter
         self.latency = np.zeros(self.num_envs, dtype=np.int64)
         depth = config.randomization.max_latency_steps + 1
         self.action_history = np.zeros((depth, self.num_envs, n))
@@ -149,6 +154,7 @@ class ImitationEnv:
         self.episode_step[ids] = 0
         self.episode_return[ids] = 0.0
         self.previous_action[ids] = 0.0
+        self.commanded_action[ids] = 0.0
         self.action_history[:, ids] = 0.0
         reference = self.clip.sample(self.start_phase[ids])
         noise = self.rng.uniform(-config.reset_joint_noise, config.reset_joint_noise,
@@ -183,10 +189,14 @@ class ImitationEnv:
                           self.config.action_clip)
         if not np.all(np.isfinite(actions)):
             raise ValueError('policy actions contain NaN or inf')
+        self.commanded_action = low_pass(actions, self.commanded_action,
+                                         self.config.action_filter_alpha)
         self.action_history = np.roll(self.action_history, 1, axis=0)
-        self.action_history[0] = actions
+        self.action_history[0] = self.commanded_action
         applied = self.action_history[self.latency, np.arange(self.num_envs)]
         self.sim.step(self.default_pose + self.config.action_scale * applied)
+        # The policy's own output, unfiltered: what it observes and what the rate term charges.
+        action_change = actions - self.previous_action
         self.previous_action = actions
         self.episode_step += 1
 
@@ -194,6 +204,12 @@ class ImitationEnv:
         reference = self.clip.sample(self.absolute_phase())
         errors = imitation_errors(state, self.end_effectors_in_body(state), reference)
         rewards, weighted = imitation_reward(errors, self.reward_terms)
+        if self.config.action_rate_weight:
+            # legged_gym's action-rate term; the first step of an episode compares with 0.
+            rate_penalty = self.config.action_rate_weight * self.control_dt * \
+                (action_change ** 2).sum(axis=1)
+            rewards = rewards - rate_penalty
+            weighted = {**weighted, 'action_rate': -rate_penalty}
         self.episode_return += rewards
 
         fell = np.array([sim.touches_ground(self._fall_geoms) for sim in self.sim.envs])
@@ -231,6 +247,7 @@ class ImitationEnv:
             'observation_terms': self.observation_terms,
             'action_scale': self.config.action_scale,
             'action_clip': self.config.action_clip,
+            'action_filter_alpha': self.config.action_filter_alpha,
             'default_pose': self.default_pose.copy(),
             'kp': np.array(self.robot.kp), 'kd': np.array(self.robot.kd),
             'joint_limits': self.sim.envs[0].joint_limits.copy(),
@@ -264,7 +281,7 @@ class ImitationEnv:
         return self._observe(), self.phases()
 
     _EPISODE_ARRAYS = ('start_phase', 'episode_step', 'episode_return', 'previous_action',
-                       'latency', 'action_history')
+                       'commanded_action', 'latency', 'action_history')
 
     def close(self):
         """Stop the simulator threads."""

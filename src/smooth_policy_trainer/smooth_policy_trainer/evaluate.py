@@ -9,8 +9,9 @@ the body frame), forward speed against the reference's (a policy that stands sti
 fair joint RMSE on a trot, but not this), heading drift (deg/s of yaw away from the reference's
 at the end of the surviving episodes), survival rate (no fall), and the METHODS.md 8
 smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz), Sm,
-action rate and second difference on the raw actions, jerk on the measured joint positions,
-each computed per episode and averaged, reported with f_s and the window length N.
+action rate and second difference on the commanded actions (after any low-pass filter), jerk
+on the measured joint positions, each computed per episode and averaged, reported with f_s and
+the window length N.
 
     python -m smooth_policy_trainer.evaluate --policy DIR [--episodes 20] [--seconds 10]
         [--output JSON] [--lpn-mode table|exact] [--seed 0]
@@ -59,6 +60,8 @@ def check_task_matches(metadata, env):
             task['observation_terms']),
         'action.scale': np.allclose(metadata.action_scale, task['action_scale']),
         'action.default_pose': np.allclose(metadata.default_pose, task['default_pose']),
+        'action.filter_alpha': np.isclose(metadata.action_filter_alpha,
+                                          task['action_filter_alpha']),
         'control_rate_hz': np.isclose(metadata.control_rate_hz, task['control_rate_hz']),
         'motion.period_s': np.isclose(metadata.phase_period_s, task['phase_period_s']),
     }
@@ -89,7 +92,8 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode):
         actions = runtime.act(observations, phases)
         result = env.step(actions)
         living = alive & ~result.terminated
-        actions_log[t] = actions
+        # What the joints were commanded: the filtered action when the policy has a filter.
+        actions_log[t] = env.commanded_action
         returns[alive] += result.rewards[alive]
         action_steps[alive] += 1
         # A fallen environment has been reset inside step(): its readout is a new episode's.

@@ -25,6 +25,7 @@ from smooth_policy_trainer.checkpoint import CheckpointError, load_checkpoint, t
 from smooth_policy_trainer.normalizer import RunningNormalizer
 from smooth_policy_trainer.policies import make_actor
 from smooth_policy_trainer.train_config import config_from_dict, config_to_dict
+import torch
 
 
 def git_revision():
@@ -69,6 +70,8 @@ def build_policy(actor, normalizer, task, training_config, revision='unknown'):
         observation_clip=float(normalizer.clip),
         action_scale=np.full(len(joint_names), float(task['action_scale'])),
         action_clip=float(task['action_clip']),
+        # Runs trained before the filter existed have no entry: they ran unfiltered.
+        action_filter_alpha=float(task.get('action_filter_alpha', 1.0)),
         default_pose=np.asarray(task['default_pose'], dtype=np.float64),
         kp=np.asarray(task['kp'], dtype=np.float64), kd=np.asarray(task['kd'], dtype=np.float64),
         joint_lower_limits=limits[:, 0], joint_upper_limits=limits[:, 1],
@@ -79,10 +82,31 @@ def build_policy(actor, normalizer, task, training_config, revision='unknown'):
         git_revision=revision, training_config=dict(training_config))
     # The reader's round trip: what is exported here is exactly what the robot will load.
     metadata = metadata_from_dict(metadata_to_dict(metadata), source='<export>')
-    weights = {name: value.detach().cpu().numpy().copy()
-               for name, value in actor.state_dict().items() if name != 'log_std'}
+    weights = actor_weights(actor)
     weights = validate_weights(metadata, weights, source='<export>')
     return ExportedPolicy(metadata=metadata, weights=weights)
+
+
+def actor_weights(actor):
+    """
+    Return the actor's layer weights as numpy arrays under the policy format's names.
+
+    Read from the layers, not the state dict: a spectrally normalised layer stores W and its
+    power-iteration vectors, and the robot needs the normalised matrix lambda W / sigma(W) the
+    layer computes. Eval mode reads it without another power-iteration step.
+    """
+    training = actor.training
+    actor.eval()
+    try:
+        with torch.no_grad():
+            weights = {}
+            for name, module in actor.named_modules():
+                if isinstance(module, torch.nn.Linear):
+                    weights[f'{name}.weight'] = module.weight.detach().cpu().numpy().copy()
+                    weights[f'{name}.bias'] = module.bias.detach().cpu().numpy().copy()
+    finally:
+        actor.train(training)
+    return weights
 
 
 def policy_from_checkpoint(state):

@@ -31,6 +31,30 @@ def phase_features(phase, harmonics):
     return torch.stack((torch.sin(angles), torch.cos(angles)), dim=-1).flatten(-2)
 
 
+class _Scale(nn.Module):
+    """A weight parametrisation that multiplies by a constant (lambda_sn after SN)."""
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, weight):
+        return self.factor * weight
+
+
+def spectrally_normalize(layer, lambda_sn):
+    """
+    Make ``layer.weight`` read lambda_sn W / sigma_max(W) (METHODS.md 4), in place.
+
+    torch's spectral_norm runs one power-iteration step per training-mode forward pass; the
+    scale is a second parametrisation on top, so ``layer.weight`` is the matrix the layer uses
+    (and the one export writes).
+    """
+    nn.utils.parametrizations.spectral_norm(layer)
+    nn.utils.parametrize.register_parametrization(layer, 'weight', _Scale(lambda_sn))
+    return layer
+
+
 def _linear(in_size, out_size, gain):
     layer = nn.Linear(in_size, out_size)
     nn.init.orthogonal_(layer.weight, gain=gain)
@@ -64,7 +88,8 @@ class MLPActor(_Hidden):
     kind = 'mlp'
 
     def __init__(self, observation_size, num_actions, hidden_sizes=(256, 128, 64),
-                 activation='elu', phase_harmonics=2, initial_std=0.5):
+                 activation='elu', phase_harmonics=2, initial_std=0.5, spectral_norm=None,
+                 spectral_norm_output=False):
         super().__init__(observation_size + 2 * phase_harmonics, hidden_sizes, activation)
         self.observation_size, self.num_actions = observation_size, num_actions
         self.phase_harmonics = phase_harmonics
@@ -72,6 +97,10 @@ class MLPActor(_Hidden):
         # A small output gain starts the policy near the default pose.
         self.output = _linear(self.out_size, num_actions, 0.01)
         self.log_std = nn.Parameter(torch.full((num_actions,), math.log(initial_std)))
+        if spectral_norm is not None:  # lambda_sn: the SN baseline (actor only)
+            layers = [*self.hidden, self.output] if spectral_norm_output else [*self.hidden]
+            for layer in layers:
+                spectrally_normalize(layer, spectral_norm)
 
     def mean(self, state, phase):
         if self.phase_harmonics:

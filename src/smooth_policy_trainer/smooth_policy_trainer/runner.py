@@ -32,12 +32,13 @@ from smooth_policy_trainer.normalizer import RunningNormalizer
 from smooth_policy_trainer.penalties import JacobianPenalty
 from smooth_policy_trainer.policies import Critic, make_actor
 from smooth_policy_trainer.ppo import PPO
+from smooth_policy_trainer.regularizers import CAPS, GradientPenalty
 from smooth_policy_trainer.storage import RolloutStorage
 from smooth_policy_trainer.train_config import config_from_dict, config_to_dict, dump_config
 import torch
 from tqdm import tqdm
 
-GENERATORS = ('action', 'minibatch', 'penalty')
+GENERATORS = ('action', 'minibatch', 'penalty', 'caps')
 EVAL_SEED = 0   # every periodic evaluation starts from the same phases, so they compare
 
 
@@ -73,6 +74,13 @@ class Runner:
         if config.penalty.enabled and config.penalty.weight > 0:
             regularizers.append(JacobianPenalty(config.penalty.weight, config.penalty.method,
                                                 self.generators['penalty']))
+        if config.caps.enabled:
+            caps = config.caps
+            regularizers.append(CAPS(caps.lambda_temporal, caps.lambda_spatial, caps.sigma,
+                                     self.generators['caps']))
+        if config.gradient_penalty.enabled:
+            regularizers.append(GradientPenalty(config.gradient_penalty.weight,
+                                                config.ppo.min_std))
         self.ppo = PPO(actor, critic, config.ppo, regularizers)
         self.normalizer = RunningNormalizer(size)
         self.storage = RolloutStorage(config.ppo.num_steps, config.env.num_envs, size,
@@ -126,7 +134,7 @@ class Runner:
             rewards = rewards + gamma * values * truncated
             dones = torch.from_numpy(result.terminated | result.truncated).float()
             self.storage.add(states, self.phases, actions, log_probs, values, rewards, dones,
-                             means, stds, self._states(next_observations))
+                             means, stds, self._states(next_observations), next_phases)
             self.observations, self.phases = next_observations, next_phases
             reward_sum += float(result.rewards.mean())
             for name, term in result.reward_terms.items():
@@ -154,8 +162,10 @@ class Runner:
                    'perf/iteration_s': done - start, 'perf/update_s': done - collected,
                    'policy/learning_rate': losses.pop('learning_rate'),
                    'policy/action_std': losses.pop('action_std')}
-        if 'jacobian_norm_sq' in losses:
-            scalars['penalty/jacobian_norm_sq'] = losses.pop('jacobian_norm_sq')
+        for name in ('jacobian_norm_sq', 'caps_temporal', 'caps_spatial',
+                     'log_prob_gradient_norm_sq'):
+            if name in losses:
+                scalars[f'penalty/{name}'] = losses.pop(name)
         scalars.update({f'loss/{name}': value for name, value in losses.items()})
         if self.episode_returns:
             scalars['train/episode_return'] = float(np.mean(self.episode_returns))
@@ -185,7 +195,8 @@ class Runner:
         self.normalizer.load_state_dict(state['normalizer'])
         torch.set_rng_state(state['rng']['torch'])
         for name, generator in self.generators.items():
-            generator.set_state(state['rng'][name])
+            if name in state['rng']:  # checkpoints from before CAPS have no 'caps' stream
+                generator.set_state(state['rng'][name])
         self.env.set_state(to_numpy(state['env']))
         # The saved observations, not a fresh readout: these are what the next step acts on.
         self.observations = state['observations'].clone()

@@ -12,6 +12,7 @@ class Batch:
     states: torch.Tensor          # normalised observations s (without phase)
     phases: torch.Tensor
     next_states: torch.Tensor     # s_{t+1}, for temporal smoothness losses (CAPS)
+    next_phases: torch.Tensor
     next_valid: torch.Tensor      # 1 where s_{t+1} follows s_t in the same episode
     actions: torch.Tensor
     log_probs: torch.Tensor
@@ -31,6 +32,7 @@ class RolloutStorage:
         self.num_steps, self.num_envs = num_steps, num_envs
         self.states = zeros(observation_size)
         self.next_states = zeros(observation_size)
+        self.next_phases = zeros()
         self.phases = zeros()
         self.actions = zeros(num_actions)
         self.log_probs = zeros()
@@ -44,7 +46,7 @@ class RolloutStorage:
         self.step = 0
 
     def add(self, states, phases, actions, log_probs, values, rewards, dones, means, stds,
-            next_states):
+            next_states, next_phases):
         """Store one step; ``rewards`` already include any bootstrap for time-outs."""
         t = self.step
         if t >= self.num_steps:
@@ -52,7 +54,8 @@ class RolloutStorage:
         for name, value in (('states', states), ('phases', phases), ('actions', actions),
                             ('log_probs', log_probs), ('values', values),
                             ('rewards', rewards), ('dones', dones), ('means', means),
-                            ('stds', stds), ('next_states', next_states)):
+                            ('stds', stds), ('next_states', next_states),
+                            ('next_phases', next_phases)):
             getattr(self, name)[t] = value.detach()
         self.step += 1
 

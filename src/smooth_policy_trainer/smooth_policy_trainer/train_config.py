@@ -2,8 +2,11 @@
 The training configuration: one tree of plain dataclasses, read from YAML with overrides.
 
 The tree is ``env`` (EnvConfig, with ``env.randomization``), ``policy``, ``critic``, ``ppo``
-(PPOConfig), ``penalty`` and ``run``. Every default lives in a dataclass (here, in env.py and in
-ppo.py); the shipped files under ``config/`` write every key out. A YAML file may leave keys out
+(PPOConfig), the actor regularisers ``penalty`` (action Jacobian), ``caps`` and
+``gradient_penalty`` (GP-LCP), and ``run``. The other baselines are switches where they act:
+``env.action_rate_weight``, ``env.action_filter_alpha`` and ``policy.spectral_norm``.
+Every default lives in a dataclass (here, in env.py and in ppo.py); the shipped files under
+``config/`` write every key out. A YAML file may leave keys out
 (they keep their defaults); ``--set a.b=value`` overrides one key, the value parsed as YAML.
 Unknown keys and values of the wrong type or range raise ConfigError naming the key.
 """
@@ -39,6 +42,10 @@ class PolicyConfig:
     lpn_hidden_sizes: Tuple[int, ...] = (64, 64)           # the LPN's phase network
     rank: Optional[int] = 8                                # LPN: rank r of K = U V^T; null: full
     mlp_hidden_sizes: Tuple[int, ...] = (256, 128, 64)
+    # The SN baseline (METHODS.md 4), MLP only: each layer's W -> lambda_sn W / sigma_max(W).
+    spectral_norm: bool = False
+    lambda_sn: float = 1.0
+    spectral_norm_output: bool = False   # the output layer too (reported with the results)
 
     def actor_options(self):
         """Return the keyword arguments of make_actor for this kind."""
@@ -46,7 +53,9 @@ class PolicyConfig:
                    'initial_std': self.initial_std}
         if self.kind == 'lpn':
             return {**options, 'hidden_sizes': self.lpn_hidden_sizes, 'rank': self.rank}
-        return {**options, 'hidden_sizes': self.mlp_hidden_sizes}
+        return {**options, 'hidden_sizes': self.mlp_hidden_sizes,
+                'spectral_norm': self.lambda_sn if self.spectral_norm else None,
+                'spectral_norm_output': self.spectral_norm_output}
 
 
 @dataclass
@@ -65,6 +74,24 @@ class PenaltyConfig:
     enabled: bool = True
     weight: float = 0.005
     method: str = 'closed_form'    # closed_form (LPN only), exact or estimator
+
+
+@dataclass
+class CapsConfig:
+    """CAPS temporal and spatial losses on the actor (METHODS.md 5)."""
+
+    enabled: bool = False
+    lambda_temporal: float = 0.1
+    lambda_spatial: float = 0.5
+    sigma: float = 0.2             # spatial neighbours, in normalised-observation units
+
+
+@dataclass
+class GradientPenaltyConfig:
+    """GP-LCP: weight * mean ||grad_s log pi(a|s)||^2 (METHODS.md 3)."""
+
+    enabled: bool = False
+    weight: float = 0.002
 
 
 @dataclass
@@ -91,6 +118,8 @@ class TrainConfig:
     critic: CriticConfig = field(default_factory=CriticConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     penalty: PenaltyConfig = field(default_factory=PenaltyConfig)
+    caps: CapsConfig = field(default_factory=CapsConfig)
+    gradient_penalty: GradientPenaltyConfig = field(default_factory=GradientPenaltyConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
 
@@ -329,6 +358,9 @@ def check_config(config, source='<config>'):
     require(env.action_clip > 0, 'env.action_clip', 'must be positive')
     require(env.default_pose in ('clip_mean', 'keyframe'), 'env.default_pose',
             f"must be 'clip_mean' or 'keyframe', got '{env.default_pose}'")
+    require(env.action_rate_weight >= 0, 'env.action_rate_weight', 'must be at least 0')
+    require(0 < env.action_filter_alpha <= 1, 'env.action_filter_alpha',
+            f'must lie in (0, 1] (1 = no filter), got {env.action_filter_alpha}')
     require(env.randomization.max_latency_steps >= 0, 'env.randomization.max_latency_steps',
             'must be at least 0')
 
@@ -343,6 +375,9 @@ def check_config(config, source='<config>'):
     require(config.critic.phase_harmonics >= 0, 'critic.phase_harmonics', 'must be at least 0')
     require(policy.rank is None or policy.rank >= 1, 'policy.rank', 'must be null or >= 1')
     require(policy.initial_std > 0, 'policy.initial_std', 'must be positive')
+    require(not (policy.spectral_norm and policy.kind != 'mlp'), 'policy.spectral_norm',
+            'spectral normalisation is the MLP baseline; set policy.kind mlp')
+    require(policy.lambda_sn > 0, 'policy.lambda_sn', 'must be positive')
     for key, sizes in (('policy.lpn_hidden_sizes', policy.lpn_hidden_sizes),
                        ('policy.mlp_hidden_sizes', policy.mlp_hidden_sizes),
                        ('critic.hidden_sizes', config.critic.hidden_sizes)):
@@ -355,6 +390,11 @@ def check_config(config, source='<config>'):
     require(not (penalty.enabled and penalty.method == 'closed_form' and policy.kind != 'lpn'),
             'penalty.method', 'closed_form needs policy.kind lpn; for an MLP set '
             'penalty.method=exact or estimator')
+
+    caps = config.caps
+    for key in ('lambda_temporal', 'lambda_spatial', 'sigma'):
+        require(getattr(caps, key) >= 0, f'caps.{key}', 'must be at least 0')
+    require(config.gradient_penalty.weight >= 0, 'gradient_penalty.weight', 'must be at least 0')
 
     require(ppo.num_steps >= 1, 'ppo.num_steps', 'must be at least 1')
     require(1 <= ppo.num_minibatches <= ppo.num_steps * env.num_envs, 'ppo.num_minibatches',

@@ -63,7 +63,7 @@ def train(kind, iterations, regularizers=()):
             action, log_prob, value, mean, std = ppo.act(state, phase, generator)
             observation, reward, done = task.step(action)
             storage.add(state, phase, action, log_prob, value, reward, done, mean, std,
-                        normalizer(observation))
+                        normalizer(observation), task.phase)
             rewards.append(reward.mean().item())
         storage.compute_returns(ppo.value(normalizer(observation), task.phase), config.gamma,
                                 config.lam)
@@ -108,7 +108,8 @@ def test_gae_on_a_hand_made_rollout():
     for reward, done, value in [(1.0, 0.0, 0.5), (1.0, 1.0, 0.5), (2.0, 0.0, 1.0)]:
         zeros = torch.zeros(1, 1)
         storage.add(zeros, torch.zeros(1), zeros, torch.zeros(1), torch.tensor([value]),
-                    torch.tensor([reward]), torch.tensor([done]), zeros, zeros, zeros)
+                    torch.tensor([reward]), torch.tensor([done]), zeros, zeros, zeros,
+                    torch.zeros(1))
     gamma, lam = 0.9, 1.0
     storage.compute_returns(torch.tensor([3.0]), gamma, lam)
     # With lam = 1 the returns are discounted sums, cut at the episode end.
