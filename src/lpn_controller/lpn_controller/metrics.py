@@ -66,6 +66,24 @@ def _check_rate(sample_rate_hz: float) -> float:
     return float(sample_rate_hz)
 
 
+def power_spectral_density(actions: np.ndarray, sample_rate_hz: float,
+                           segment_length: Optional[int] = None):
+    """
+    Return (frequencies (F,), power (F, m)): the Welch PSD of the mean-removed actions.
+
+    Hann window, ``segment_length`` samples per segment (default min(N, 256)), half overlap,
+    density scaling: the spectrum HFR sums, for plots that must show what HFR measured.
+    """
+    series = _as_time_series(actions, 4, 'power_spectral_density')
+    rate = _check_rate(sample_rate_hz)
+    length = series.shape[0]
+    segment = min(length, DEFAULT_SEGMENT_LENGTH) if segment_length is None else segment_length
+    if not 4 <= segment <= length:
+        raise ValueError(f'segment_length must lie in [4, N={length}], got {segment}')
+    return scipy_signal.welch(series - series.mean(axis=0), fs=rate, window='hann',
+                              nperseg=segment, detrend=False, scaling='density', axis=0)
+
+
 def high_frequency_ratio(actions: np.ndarray, sample_rate_hz: float,
                          cutoff_hz: float = DEFAULT_CUTOFF_HZ,
                          segment_length: Optional[int] = None) -> MetricResult:
@@ -84,11 +102,7 @@ def high_frequency_ratio(actions: np.ndarray, sample_rate_hz: float,
                          f'{rate / 2.0} Hz')
     length = series.shape[0]
     segment = min(length, DEFAULT_SEGMENT_LENGTH) if segment_length is None else segment_length
-    if not 4 <= segment <= length:
-        raise ValueError(f'segment_length must lie in [4, N={length}], got {segment}')
-    frequencies, power = scipy_signal.welch(
-        series - series.mean(axis=0), fs=rate, window='hann', nperseg=segment,
-        detrend=False, scaling='density', axis=0)
+    frequencies, power = power_spectral_density(series, rate, segment)
     total = power[frequencies > 0.0].sum(axis=0)
     high = power[frequencies > cutoff_hz].sum(axis=0)
     # Relative floor: a constant's PSD is round-off, which must not read as high frequency.

@@ -125,3 +125,13 @@ def test_bad_inputs_are_rejected():
         metrics.action_rate(np.zeros((4, 2, 2)))
     with pytest.raises(ValueError, match='sample rate'):
         metrics.jerk(np.zeros(10), 0.0)
+
+
+def test_power_spectral_density_peaks_at_the_signal_frequency():
+    rate = 50.0
+    t = np.arange(500) / rate
+    actions = np.stack([np.sin(2 * np.pi * 3.0 * t), np.sin(2 * np.pi * 15.0 * t)], axis=1)
+    frequencies, power = metrics.power_spectral_density(actions, rate)
+    assert power.shape == (len(frequencies), 2)
+    assert frequencies[np.argmax(power[:, 0])] == pytest.approx(3.0, abs=0.2)
+    assert frequencies[np.argmax(power[:, 1])] == pytest.approx(15.0, abs=0.2)
