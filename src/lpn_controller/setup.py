@@ -41,6 +41,7 @@ setup(
         'console_scripts': [
             'node = lpn_controller.node:main',
             'inspect_policy = lpn_controller.inspect_policy:main',
+            'analyze = lpn_controller.analyze:main',
         ],
     },
 )
