@@ -37,8 +37,14 @@ MIN_WINDOW = 16          # samples; shorter episodes (early falls) are left out 
 METRIC_NAMES = ('hfr', 'sm', 'action_rate', 'second_difference', 'jerk')
 
 
-def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='table', seed=0):
-    """Return the evaluation figures (a JSON-ready dict) of an ExportedPolicy on a task."""
+def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='table', seed=0,
+                    keep_actions=False):
+    """
+    Return the evaluation figures (a JSON-ready dict) of an ExportedPolicy on a task.
+
+    With ``keep_actions`` the result also holds 'actions': each episode's commanded actions
+    (T_i, m) up to its end, for spectra; pop it before writing JSON.
+    """
     # One episode per environment; the episode limit lies past the window, so nothing is
     # truncated inside it.
     config = replace(env_config, num_envs=episodes, episode_length_s=seconds + 1.0, seed=seed,
@@ -46,7 +52,7 @@ def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='tab
     env = ImitationEnv(config)
     try:
         check_task_matches(policy.metadata, env)
-        return _run_episodes(policy, env, episodes, seconds, lpn_mode)
+        return _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions)
     finally:
         env.close()
 
@@ -72,7 +78,7 @@ def check_task_matches(metadata, env):
                          'trained on')
 
 
-def _run_episodes(policy, env, episodes, seconds, lpn_mode):
+def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False):
     runtime = make_runtime(policy, lpn_mode=lpn_mode)
     rate = float(env.robot.control_rate_hz)
     steps = int(round(seconds * rate))
@@ -117,7 +123,7 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode):
     drift = heading[alive] / seconds if alive.any() else np.array([np.nan])
     samples = max(int(position_steps.sum()), 1)
     per_joint_rmse = np.sqrt(squared_error / samples)
-    return {
+    result = {
         'policy': policy.source, 'kind': policy.metadata.kind, 'clip': env.clip.name,
         'lpn_mode': lpn_mode if policy.metadata.kind == 'lpn' else None,
         'episodes': episodes, 'seconds': seconds, 'seed': env.config.seed,
@@ -137,6 +143,10 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode):
         'smoothness': _smoothness(actions_log, positions_log, action_steps, position_steps,
                                   rate),
     }
+    if keep_actions:
+        result['actions'] = [actions_log[:length, episode].copy()
+                             for episode, length in enumerate(action_steps)]
+    return result
 
 
 def _smoothness(actions_log, positions_log, action_steps, position_steps, rate):

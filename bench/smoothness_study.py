@@ -1,0 +1,210 @@
+"""
+The smoothness comparison study: every baseline on the same tasks, env steps and seeds.
+
+    python bench/smoothness_study.py [--iterations 150] [--seeds 0 1 2]
+        [--tasks trot_arm_wave hop] [--methods mlp lpn_jacobian ...] [--out runs/study]
+        [--results docs/results.md] [--figures docs/study] [--eval-episodes 8]
+        [--eval-seconds 10] [--num-envs 64] [--set key=value ...]
+
+Every (task, method, seed) trains in its own process (``python -m smooth_policy_trainer.train``)
+from one base config (lpn_trot_arm_wave: its rewards, PPO and env settings) and differs from the
+others only in the method's switches (METHODS below), so each run's peak memory is its own
+process's. Finished runs are skipped and an interrupted run resumes from its last checkpoint, so
+a killed study continues where it stopped. Each exported policy is then evaluated by the one
+evaluation (smooth_policy_trainer.evaluate: the numpy runtime, mean actions, METHODS.md 8 metrics
+from lpn_controller.metrics). Runs live under --out; the plots and results.json go to --figures
+and the tables between the study markers of --results (text around the markers is kept).
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+from study_report import aggregate, plot_spectra, plot_training_curves, write_results
+
+BASE_CONFIG = 'lpn_trot_arm_wave'
+NO_PENALTY = ('penalty.enabled=false',)
+MLP = ('policy.kind=mlp', *NO_PENALTY)
+# name: (label, --set overrides on the base config)
+METHODS = {
+    'mlp': ('MLP, no regularisation', MLP),
+    'lpn': ('LPN, no regularisation', ('policy.kind=lpn', *NO_PENALTY)),
+    'lpn_jacobian': ('LPN + Jacobian penalty (w 0.05)',
+                     ('policy.kind=lpn', 'penalty.enabled=true', 'penalty.method=closed_form',
+                      'penalty.weight=0.05')),
+    'action_rate_0.01': ('MLP + action-rate reward (w 0.01)',
+                         (*MLP, 'env.action_rate_weight=0.01')),
+    'action_rate_0.1': ('MLP + action-rate reward (w 0.1)', (*MLP, 'env.action_rate_weight=0.1')),
+    'action_rate_1': ('MLP + action-rate reward (w 1)', (*MLP, 'env.action_rate_weight=1.0')),
+    'low_pass': ('MLP + low-pass filter (alpha 0.5)', (*MLP, 'env.action_filter_alpha=0.5')),
+    'caps': ('MLP + CAPS', (*MLP, 'caps.enabled=true')),
+    'gp_lcp': ('MLP + GP-LCP (w 0.002)', (*MLP, 'gradient_penalty.enabled=true')),
+    'spectral_norm': ('MLP + SN (lambda 1, hidden layers)', (*MLP, 'policy.spectral_norm=true')),
+}
+TASKS = ('trot_arm_wave', 'hop')
+SPECTRUM_SEGMENT = 64   # samples per Welch segment in the plots: 0.78 Hz bins at 50 Hz
+
+
+def parse_args(argv=None):
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--iterations', type=int, default=150,
+                        help='PPO iterations per run (num_envs x 24 env steps each)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--tasks', nargs='+', default=list(TASKS))
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
+    parser.add_argument('--num-envs', type=int, default=64)
+    parser.add_argument('--eval-episodes', type=int, default=8)
+    parser.add_argument('--eval-seconds', type=float, default=10.0)
+    parser.add_argument('--out', type=Path, default=Path('runs/study'))
+    parser.add_argument('--results', type=Path, default=Path('docs/results.md'),
+                        help='markdown file whose study section is rewritten')
+    parser.add_argument('--figures', type=Path, default=Path('docs/study'),
+                        help='folder for the plots and results.json (committed with the doc)')
+    parser.add_argument('--set', dest='extra', action='append', default=[],
+                        help='extra key=value override for every run (e.g. ppo.num_steps=8)')
+    return parser.parse_args(argv)
+
+
+def train_run(run_dir, task, method, seed, args):
+    """Train (or resume, or skip) one run; returns its process figures."""
+    record = run_dir / 'study_run.json'
+    if (run_dir / 'policy').is_dir() and record.is_file():
+        return json.loads(record.read_text())
+    command = [sys.executable, '-m', 'smooth_policy_trainer.train', '--no-progress']
+    if (run_dir / 'checkpoints').is_dir():
+        command += ['--resume', str(run_dir), '--iterations', str(args.iterations)]
+    else:
+        overrides = [f'env.clip={task}', f'env.num_envs={args.num_envs}', f'env.seed={seed}',
+                     f'run.seed={seed}', f'run.iterations={args.iterations}',
+                     'run.eval_every=0', f'run.log_dir={run_dir.parent}',
+                     f'run.run_name={run_dir.name}', *METHODS[method][1], *args.extra]
+        command += ['--config', BASE_CONFIG] + [part for item in overrides
+                                                for part in ('--set', item)]
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(run_dir.parent / f'{run_dir.name}.log', 'a') as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        # wait4 gives this child's own peak RSS (KiB on Linux), not the study's.
+        _, status, usage = os.wait4(process.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f'{task}/{method}/{run_dir.name}: training exited with {code}; see '
+                           f'{run_dir.parent / (run_dir.name + ".log")}')
+    figures = {'train_wall_s': time.perf_counter() - start,
+               'peak_rss_mib': usage.ru_maxrss / 1024.0}
+    record.write_text(json.dumps(figures, indent=2) + '\n')
+    return figures
+
+
+def evaluate_run(run_dir, args):
+    """Evaluate a run's exported policy once; returns the figures (actions kept on disk)."""
+    # Imported here: the study's own process stays light while the children train.
+    from lpn_controller.metrics import power_spectral_density
+    from lpn_controller.policy_format import load_policy
+    from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
+    path = run_dir / 'evaluation.json'
+    if path.is_file() and (run_dir / 'spectrum.npz').is_file():
+        return json.loads(path.read_text())
+    policy = load_policy(run_dir / 'policy')
+    result = evaluate_policy(policy, env_config_for(policy), args.eval_episodes,
+                             args.eval_seconds, keep_actions=True)
+    spectra = [power_spectral_density(actions, result['sample_rate_hz'], SPECTRUM_SEGMENT)
+               for actions in result.pop('actions') if len(actions) >= SPECTRUM_SEGMENT]
+    if spectra:
+        frequencies = spectra[0][0]
+        power = np.mean([p.mean(axis=1) for _, p in spectra], axis=0)  # over joints, episodes
+    else:  # every episode fell before one segment
+        frequencies, power = np.zeros(0), np.zeros(0)
+    np.savez(run_dir / 'spectrum.npz', frequencies=frequencies, power=power)
+    path.write_text(json.dumps(result, indent=2) + '\n')
+    return result
+
+
+def training_curve(run_dir):
+    """Return (training seconds, mean episode return) from the run's TensorBoard events."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(run_dir), size_guidance={'scalars': 0})
+    events.Reload()
+    tags = events.Tags()['scalars']
+    if 'perf/iteration_s' not in tags:
+        return np.zeros(0), np.zeros(0), float('nan')
+    # Seconds of training (rollouts and updates): robust to resumes and checkpoint pauses.
+    durations = {e.step: e.value for e in events.Scalars('perf/iteration_s')}
+    steps = sorted(durations)
+    elapsed = dict(zip(steps, np.cumsum([durations[s] for s in steps])))
+    # No return is logged before the first episode ends.
+    returns = [(elapsed[e.step], e.value) for e in events.Scalars('train/episode_return')
+               if e.step in elapsed] if 'train/episode_return' in tags else []
+    seconds, values = (np.array(column) for column in zip(*returns)) if returns else \
+        (np.zeros(0), np.zeros(0))
+    return seconds, values, float(np.median([durations[s] for s in steps]))
+
+
+def main(argv=None):
+    """Run the study; returns the exit status."""
+    args = parse_args(argv)
+    if args.iterations < 1 or args.eval_episodes < 1 or args.eval_seconds < 1.0:
+        print('smoothness_study: need --iterations >= 1, --eval-episodes >= 1 and '
+              '--eval-seconds >= 1', file=sys.stderr)
+        return 2
+    # Seed-major: a study stopped early still has every method of every task, on fewer seeds.
+    runs = [(task, method, seed) for seed in args.seeds for task in args.tasks
+            for method in args.methods]
+    study_start = time.perf_counter()
+    rows = []
+    for index, (task, method, seed) in enumerate(runs, 1):
+        run_dir = args.out / task / method / f'seed{seed}'
+        began = time.perf_counter()
+        process = train_run(run_dir, task, method, seed, args)
+        evaluation = evaluate_run(run_dir, args)
+        seconds, returns, iteration_s = training_curve(run_dir)
+        spectrum = np.load(run_dir / 'spectrum.npz')
+        rows.append({'task': task, 'method': method, 'seed': seed, **process,
+                     'iteration_s': iteration_s, 'evaluation': evaluation,
+                     'curve': (seconds, returns),
+                     'spectrum': (spectrum['frequencies'], spectrum['power'])})
+        smooth = evaluation['smoothness']
+        print(f'[{index}/{len(runs)}] {task} {method} seed {seed}: return '
+              f"{evaluation['return']:.1f}, RMSE {evaluation['joint_rmse_rad']:.3f} rad, "
+              f"survival {evaluation['survival_rate']:.2f}, HFR "
+              f"{100 * (smooth['hfr']['value'] or 0.0):.2f} %, "
+              f'{iteration_s:.2f} s/it, {process["peak_rss_mib"]:.0f} MiB '
+              f'({time.perf_counter() - began:.0f} s)', flush=True)
+
+    summary = aggregate(rows, METHODS)
+    args.figures.mkdir(parents=True, exist_ok=True)
+    plots = {}
+    for task in args.tasks:
+        task_rows = [row for row in rows if row['task'] == task]
+        plots[task] = (plot_spectra(task_rows, METHODS, args.figures / f'{task}_spectra.png'),
+                       plot_training_curves(task_rows, METHODS,
+                                            args.figures / f'{task}_return_vs_time.png'))
+    steps_per_iteration = args.num_envs * next(
+        (int(item.split('=')[1]) for item in args.extra if item.startswith('ppo.num_steps=')),
+        24)
+    setup = {'iterations': args.iterations, 'num_envs': args.num_envs,
+             'steps_per_iteration': steps_per_iteration,
+             'env_steps': args.iterations * steps_per_iteration, 'seeds': args.seeds,
+             'eval_episodes': args.eval_episodes, 'eval_seconds': args.eval_seconds,
+             'base_config': BASE_CONFIG, 'extra_overrides': args.extra,
+             'machine': f'{platform.processor() or platform.machine()}, '
+                        f'{os.cpu_count()} cores, {platform.system()}',
+             'train_wall_s': sum(row['train_wall_s'] for row in rows),
+             'study_wall_s': time.perf_counter() - study_start}
+    (args.figures / 'results.json').write_text(json.dumps(
+        {'setup': setup, 'summary': summary}, indent=2) + '\n')
+    write_results(args.results, summary, setup, plots, METHODS)
+    print(f'wrote {args.figures / "results.json"}, the plots under {args.figures} and the '
+          f'tables in {args.results} (this invocation {setup["study_wall_s"] / 60:.1f} min)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""bench/smoothness_study.py on a tiny budget: every method trains, the study runs end to end."""
+
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from smooth_policy_trainer.export import build_policy
+from smooth_policy_trainer.runner import Runner
+from smooth_policy_trainer.train_config import config_to_dict, load_config
+
+SCRIPT = Path(__file__).resolve().parents[3] / 'bench' / 'smoothness_study.py'
+TINY_SETTINGS = ['ppo.num_steps=4', 'ppo.num_minibatches=1']
+TINY = ['--tasks', 'hop', '--seeds', '0', '--iterations', '1', '--num-envs', '2',
+        '--set', TINY_SETTINGS[0], '--set', TINY_SETTINGS[1],
+        '--eval-episodes', '1', '--eval-seconds', '1', '--methods', 'mlp', 'low_pass']
+pytestmark = pytest.mark.skipif(not SCRIPT.is_file(),
+                                reason='bench/ is not part of an installed package')
+
+
+def study_methods():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from smoothness_study import BASE_CONFIG, METHODS
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return BASE_CONFIG, METHODS
+
+
+@pytest.mark.parametrize('method', list(study_methods()[1]) if SCRIPT.is_file() else [])
+def test_every_study_method_trains_and_exports(method, tmp_path):
+    # In process, one iteration each: every switch the study sets reaches a working runner.
+    base, methods = study_methods()
+    overrides = ['env.clip=hop', 'env.num_envs=2', 'run.eval_every=0', *TINY_SETTINGS,
+                 *methods[method][1]]
+    runner = Runner(load_config(base, overrides), tmp_path, progress=False)
+    try:
+        scalars = runner.step()
+        policy = build_policy(runner.ppo.actor, runner.normalizer, runner.env.policy_metadata(),
+                              config_to_dict(runner.config))
+    finally:
+        runner.close()
+    assert np.isfinite(scalars['train/reward_per_step'])
+    assert policy.metadata.kind == runner.config.policy.kind
+
+
+def test_the_study_runs_end_to_end_and_writes_its_tables(tmp_path):
+    results = tmp_path / 'docs' / 'results.md'
+    results.parent.mkdir()
+    results.write_text('# Results\n\nA discussion that a rerun must keep.\n')
+    command = [sys.executable, str(SCRIPT), *TINY, '--out', str(tmp_path / 'runs'),
+               '--results', str(results), '--figures', str(tmp_path / 'docs' / 'study')]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    methods = {name: study_methods()[1][name] for name in ('mlp', 'low_pass')}
+    text = results.read_text()
+    assert 'A discussion that a rerun must keep.' in text
+    for label, _ in methods.values():
+        assert f'| {label} |' in text
+    for name in ('hop_spectra.png', 'hop_return_vs_time.png', 'results.json'):
+        assert (tmp_path / 'docs' / 'study' / name).stat().st_size > 0
+    assert '](study/hop_spectra.png)' in text
+    summary = json.loads((tmp_path / 'docs' / 'study' / 'results.json').read_text())['summary']
+    assert set(summary['hop']) == set(methods)
+    for figures in summary['hop'].values():
+        assert figures['peak_rss_mib'][0] > 0
+        assert 0.0 <= figures['survival'][0] <= 1.0
+
+    # A second invocation finds every run finished: no training (the logs do not grow), and
+    # the report is rebuilt in place.
+    logs = sorted((tmp_path / 'runs').glob('hop/*/seed0.log'))
+    assert len(logs) == len(methods)
+    sizes = [log.stat().st_size for log in logs]
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert [log.stat().st_size for log in logs] == sizes
+    assert results.read_text().count('<!-- study:begin -->') == 1
