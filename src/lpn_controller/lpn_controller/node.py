@@ -285,6 +285,11 @@ def main(args=None):
     except (PolicyFormatError, JointMapError, ValueError) as error:
         get_logger('lpn_controller').fatal(f'cannot start: {error}')
         return 1
+    except Exception:
+        # Ctrl-C shuts the context down from a signal handler, possibly while a callback takes
+        # a message or publishes: that is a normal stop, anything else is not.
+        if rclpy.ok():
+            raise
     finally:
         if node is not None:
             node.destroy_node()

@@ -56,6 +56,8 @@ NODE_PARAMETERS = (
     ('base_frame_id', 'body', 'Child frame of /odom (twist is expressed in it).'),
     ('imu_frame_id', 'imu', 'Frame of /imu.'),
     ('start_paused', False, 'Start with the simulation paused (see ~/pause).'),
+    ('viewer', False, 'Open the MuJoCo passive viewer (needs a display; without one the bridge '
+                      'warns and runs headless).'),
 )
 
 

@@ -22,6 +22,7 @@ from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, Command
 from sim_bridge.config import load_config
 from sim_bridge.rotations import rotate_into_body
 from sim_bridge.simulator import Simulator
+from sim_bridge.viewer import open_viewer, ViewerSync
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 
@@ -59,6 +60,7 @@ class SimBridgeNode(Node):
         self.pacer = RealTimePacer(self.core.plan.tick_dt, settings.real_time_factor)
         self.timer = self.create_timer(self.core.plan.wall_period, self.on_tick,
                                        clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.viewer = self._open_viewer() if param('viewer') else None
         self.get_logger().info(
             f'simulating {config.model_path.name}: {len(config.joint_names)} joints, physics '
             f'{config.physics_rate_hz:g} Hz, control {config.control_rate_hz:g} Hz, real-time '
@@ -66,6 +68,14 @@ class SimBridgeNode(Node):
 
     def _param(self, name):
         return self.get_parameter(name).value
+
+    def _open_viewer(self):
+        handle, problem = open_viewer(self.core.sim.model, self.core.sim.data)
+        if handle is None:
+            self.get_logger().warn(f'viewer not opened: {problem}; running headless')
+            return None
+        self.get_logger().info('MuJoCo viewer open')
+        return ViewerSync(handle)
 
     def on_joint_command(self, msg):
         self._apply(self.core.command_by_name, msg.name, msg.position)
@@ -86,6 +96,9 @@ class SimBridgeNode(Node):
         dropped = self.pacer.dropped
         for _ in range(self.pacer.ticks_due(time.monotonic())):
             self.publish_tick(self.core.tick())
+        if self.viewer is not None and not self.viewer.update(time.monotonic()):
+            self.get_logger().info('viewer closed; the simulation runs on headless')
+            self.viewer = None
         if self.pacer.dropped > dropped:
             self.get_logger().warn(
                 f'simulation cannot keep up with real_time_factor '
@@ -157,8 +170,15 @@ def main(args=None):
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        # Ctrl-C shuts the context down from a signal handler, possibly in the middle of a tick,
+        # whose next publish then fails: that is a normal stop, anything else is not.
+        if rclpy.ok():
+            raise
     finally:
         if node is not None:
+            if node.viewer is not None:
+                node.viewer.close()
             node.destroy_node()
         rclpy.try_shutdown()
 

@@ -1,0 +1,122 @@
+"""Robot profiles: checked with the controller's joint map, every mistake named by file and key."""
+
+from lpn_controller.example_policy import make_example_policy
+import pytest
+from quadruped_arm_bringup.recording import robot_topics
+from quadruped_arm_bringup.robot_profile import (
+    controller_parameters, load_robot_profile, RobotProfileError)
+import yaml
+
+JOINTS = ('front_left_hip_x', 'front_left_knee', 'arm_sh0')
+METADATA, _ = make_example_policy('lpn', JOINTS, seed=0)
+
+VALID = {
+    'description': 'test robot',
+    'topics': {'joint_states': '/robot/joint_states', 'imu': '/robot/imu',
+               'joint_targets': '~/joint_targets',
+               'forward_command': '/position_controller/commands'},
+    'forward_command_joints': ['arm_sh0', 'fl_knee', 'fl_hip_x'],
+    'joint_names': {'front_left_hip_x': 'fl_hip_x', 'front_left_knee': 'fl_knee'},
+    'safety': {'interpolation_duration_s': 5, 'max_tilt_rad': 0.5},
+}
+
+
+def write(tmp_path, data, name='robot.yaml'):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return path
+
+
+def with_changes(**changes):
+    data = {key: (dict(value) if isinstance(value, dict) else value)
+            for key, value in VALID.items()}
+    data.update(changes)
+    return data
+
+
+def test_profile_becomes_controller_parameters(tmp_path):
+    profile = load_robot_profile(write(tmp_path, VALID))
+    parameters = controller_parameters(profile, METADATA)
+    assert parameters['joint_states_topic'] == '/robot/joint_states'
+    assert parameters['imu_topic'] == '/robot/imu'
+    assert parameters['joint_targets_topic'] == '~/joint_targets'
+    assert parameters['use_float64_array'] is True
+    assert parameters['float64_array_topic'] == '/position_controller/commands'
+    assert parameters['float64_array_joint_order'] == ['arm_sh0', 'fl_knee', 'fl_hip_x']
+    assert sorted(parameters['joint_remap']) == ['front_left_hip_x:fl_hip_x',
+                                                 'front_left_knee:fl_knee']
+    # YAML integers become floats: ROS refuses an integer for a double parameter.
+    assert parameters['interpolation_duration_s'] == 5.0
+    assert isinstance(parameters['interpolation_duration_s'], float)
+    assert 'joint_lower_limits' not in parameters  # the policy's own limits apply
+
+
+def test_identity_names_and_no_forward_controller_leave_the_defaults(tmp_path):
+    data = with_changes(joint_names={'arm_sh0': 'arm_sh0'}, forward_command_joints=[])
+    data['topics']['forward_command'] = ''
+    parameters = controller_parameters(load_robot_profile(write(tmp_path, data)), METADATA)
+    assert 'joint_remap' not in parameters  # an empty list has no ROS parameter type
+    assert parameters['use_float64_array'] is False
+    assert 'float64_array_joint_order' not in parameters
+
+
+def test_joint_limits_may_only_tighten_the_policy_limits(tmp_path):
+    index = JOINTS.index('arm_sh0')
+    lower = float(METADATA.joint_lower_limits[index])
+    upper = float(METADATA.joint_upper_limits[index])
+    tighter = with_changes(joint_limits={'arm_sh0': [lower / 2, upper / 2]})
+    parameters = controller_parameters(load_robot_profile(write(tmp_path, tighter)), METADATA)
+    assert parameters['joint_lower_limits'][index] == lower / 2
+    assert parameters['joint_upper_limits'][index] == upper / 2
+    assert all(isinstance(value, float) for value in parameters['joint_lower_limits'])
+    wider = with_changes(joint_limits={'arm_sh0': [lower - 1, upper]})
+    with pytest.raises(RobotProfileError, match=r'joint_limits\.arm_sh0: .*only tighten'):
+        controller_parameters(load_robot_profile(write(tmp_path, wider)), METADATA)
+    unknown = with_changes(joint_limits={'arm_wr9': [-1, 1]})
+    with pytest.raises(RobotProfileError, match=r'joint_limits\.arm_wr9: .*no joint'):
+        controller_parameters(load_robot_profile(write(tmp_path, unknown)), METADATA)
+
+
+@pytest.mark.parametrize('changes, key, problem', [
+    ({'speed': 1}, 'top level', 'unknown key.*speed'),
+    ({'topics': {'imu': '/imu', 'joint_targets': '~/t'}}, 'topics.joint_states', 'missing'),
+    ({'topics': {'joint_states': '/j', 'imu': '', 'joint_targets': '~/t'}}, 'topics.imu',
+     'non-empty'),
+    ({'forward_command_joints': []}, 'forward_command_joints', 'exactly when'),
+    ({'joint_names': ['arm_sh0']}, 'joint_names', 'mapping'),
+    ({'joint_limits': {'arm_sh0': [1.0]}}, r'joint_limits\.arm_sh0', r'\[lower, upper\]'),
+    ({'joint_limits': {'arm_sh0': [1.0, -1.0]}}, r'joint_limits\.arm_sh0', 'not below'),
+    ({'safety': {'max_tilt_rad': 'low'}}, r'safety\.max_tilt_rad', 'finite number'),
+    ({'safety': {'max_speed': 1.0}}, 'safety', 'unknown key.*max_speed'),
+])
+def test_profile_mistakes_name_the_file_and_key(tmp_path, changes, key, problem):
+    path = write(tmp_path, with_changes(**changes))
+    with pytest.raises(RobotProfileError, match=f'robot.yaml: {key}: .*{problem}'):
+        load_robot_profile(path)
+
+
+@pytest.mark.parametrize('changes, key, problem', [
+    ({'joint_names': {'arm_sh9': 'x'}}, 'joint_names', 'does not have: arm_sh9'),
+    ({'joint_names': {'arm_sh0': 'fl_knee', 'front_left_knee': 'fl_knee'}}, 'joint_names',
+     'several policy joints'),
+    ({'forward_command_joints': ['arm_sh0', 'front_left_knee']}, 'forward_command_joints',
+     'unknown joint.*front_left_knee'),
+])
+def test_names_are_checked_with_the_controller_joint_map(tmp_path, changes, key, problem):
+    profile = load_robot_profile(write(tmp_path, with_changes(**changes)))
+    with pytest.raises(RobotProfileError, match=f'robot.yaml: {key}: .*{problem}'):
+        controller_parameters(profile, METADATA)
+
+
+def test_unreadable_files_are_named(tmp_path):
+    with pytest.raises(RobotProfileError, match='absent.yaml: file: cannot read'):
+        load_robot_profile(tmp_path / 'absent.yaml')
+    with pytest.raises(RobotProfileError, match='bad.yaml: file: not valid YAML'):
+        load_robot_profile(write(tmp_path, 'topics: [', name='bad.yaml'))
+
+
+def test_recorded_topics_of_a_robot_are_absolute(tmp_path):
+    profile = load_robot_profile(write(tmp_path, VALID))
+    assert robot_topics(profile.topics) == (
+        '/robot/joint_states', '/robot/imu', '/lpn_controller/joint_targets',
+        '/position_controller/commands', '/lpn_controller/action', '/diagnostics')
