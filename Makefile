@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(PY) -m flake8 src bench
 
 demo: $(STAMP)
-	$(PY) -m sim_bridge.demo
+	$(PY) -m quadruped_arm_bringup.demo
 
 bench: $(STAMP)
 	$(PY) bench/sim_throughput.py
