@@ -1,9 +1,10 @@
 """
-Cost of the action Jacobian penalty: one PPO update, five actor configurations.
+Cost of the action Jacobian penalty and the other smoothness terms: one PPO update each.
 
 Same rollout batch and sizes for every configuration (observation 60, action 18, the trainer's
 network sizes: MLP [256, 128, 64], LPN phase MLP [64, 64] with rank 8): MLP, MLP + exact penalty,
-MLP + one-VJP estimator, LPN, LPN + closed-form penalty. Times are medians over interleaved
+MLP + one-VJP estimator, MLP + CAPS, MLP + GP-LCP, MLP with spectral normalisation, LPN, LPN +
+closed-form penalty. Times are medians over interleaved
 repeats in one process; peak memory is what one update adds to the peak resident set of a
 fresh process (processes with and without the update, compared). The last line gives each
 with-penalty time over its own without-penalty time:
@@ -22,28 +23,33 @@ import time
 from smooth_policy_trainer.penalties import JacobianPenalty
 from smooth_policy_trainer.policies import Critic, make_actor
 from smooth_policy_trainer.ppo import PPO, PPOConfig
+from smooth_policy_trainer.regularizers import CAPS, GradientPenalty
 from smooth_policy_trainer.storage import RolloutStorage
 import torch
 
 OBSERVATION_SIZE, NUM_ACTIONS = 60, 18
+# name: (actor kind, extra actor options, the PPO regularisers)
 CONFIGURATIONS = {
-    'mlp': ('mlp', None),
-    'mlp_exact': ('mlp', 'exact'),
-    'mlp_estimator': ('mlp', 'estimator'),
-    'lpn': ('lpn', None),
-    'lpn_penalty': ('lpn', 'closed_form'),
+    'mlp': ('mlp', {}, lambda: []),
+    'mlp_exact': ('mlp', {}, lambda: [JacobianPenalty(0.01, 'exact')]),
+    'mlp_estimator': ('mlp', {}, lambda: [JacobianPenalty(0.01, 'estimator')]),
+    'mlp_caps': ('mlp', {}, lambda: [CAPS()]),
+    'mlp_gp_lcp': ('mlp', {}, lambda: [GradientPenalty()]),
+    'mlp_sn': ('mlp', {'spectral_norm': 1.0}, lambda: []),
+    'lpn': ('lpn', {}, lambda: []),
+    'lpn_penalty': ('lpn', {}, lambda: [JacobianPenalty(0.01, 'closed_form')]),
 }
 
 
 def build(name, envs, steps):
     """Return a PPO learner and a filled rollout for one configuration (seeded alike)."""
-    kind, method = CONFIGURATIONS[name]
+    kind, extra_options, regularizers = CONFIGURATIONS[name]
     torch.manual_seed(0)
     options = {'hidden_sizes': (256, 128, 64)} if kind == 'mlp' else \
         {'hidden_sizes': (64, 64), 'rank': 8}
-    actor = make_actor(kind, OBSERVATION_SIZE, NUM_ACTIONS, **options)
+    actor = make_actor(kind, OBSERVATION_SIZE, NUM_ACTIONS, **options, **extra_options)
     critic = Critic(OBSERVATION_SIZE)
-    regularizers = [JacobianPenalty(0.01, method)] if method else []
+    regularizers = regularizers()
     ppo = PPO(actor, critic, PPOConfig(num_steps=steps, schedule='fixed'), regularizers)
     storage = RolloutStorage(steps, envs, OBSERVATION_SIZE, NUM_ACTIONS)
     generator = torch.Generator().manual_seed(1)
@@ -52,7 +58,7 @@ def build(name, envs, steps):
         phases = torch.rand(envs, generator=generator)
         actions, log_probs, values, means, stds = ppo.act(states, phases, generator)
         storage.add(states, phases, actions, log_probs, values, torch.rand(envs),
-                    (torch.rand(envs) < 0.02).float(), means, stds, states)
+                    (torch.rand(envs) < 0.02).float(), means, stds, states, phases)
     storage.compute_returns(torch.zeros(envs), 0.99, 0.95)
     return ppo, storage
 
@@ -118,7 +124,8 @@ def main():
     print(f'{"configuration":16s} {"time (s)":>9s} {"update peak memory (MiB)":>25s}')
     for name in CONFIGURATIONS:
         print(f'{name:16s} {medians[name]:9.3f} {memory[name]:25.1f}')
-    print(f'mlp_estimator_penalty_ratio={medians["mlp_estimator"] / medians["mlp"]:.2f}')
+    print(' '.join(f'{name}_ratio={medians[name] / medians["mlp"]:.2f}' for name in
+                   ('mlp_estimator', 'mlp_caps', 'mlp_gp_lcp', 'mlp_sn')) + ' (over mlp)')
     print(f'lpn_penalty_ratio={medians["lpn_penalty"] / medians["lpn"]:.2f} '
           f'mlp_exact_penalty_ratio={medians["mlp_exact"] / medians["mlp"]:.2f}')
 
