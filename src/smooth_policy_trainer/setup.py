@@ -42,6 +42,7 @@ setup(
             'train = smooth_policy_trainer.train:main',
             'export = smooth_policy_trainer.export:main',
             'evaluate = smooth_policy_trainer.evaluate:main',
+            'train_offpolicy = smooth_policy_trainer.train_offpolicy:main',
         ],
     },
 )

@@ -71,8 +71,12 @@ def save_checkpoint(state, path):
     return path
 
 
-def load_checkpoint(path):
-    """Read a checkpoint (a file, or a run directory for its latest); raise CheckpointError."""
+def load_checkpoint(path, required_keys=REQUIRED_KEYS):
+    """
+    Read a checkpoint (a file, or a run directory for its latest); raise CheckpointError.
+
+    ``required_keys`` are the keys the reader needs (the off-policy runner's differ from PPO's).
+    """
     path = Path(path)
     if path.is_dir():
         path = latest_checkpoint(path)
@@ -85,7 +89,7 @@ def load_checkpoint(path):
                               f'{type(error).__name__}: {error}') from None
     if not isinstance(state, dict) or state.get('format') != FORMAT:
         raise CheckpointError(f'{path}: not a smooth_policy_trainer checkpoint')
-    missing = [key for key in REQUIRED_KEYS if key not in state]
+    missing = [key for key in required_keys if key not in state]
     if missing:
         raise CheckpointError(f'{path}: incomplete checkpoint, missing {", ".join(missing)}')
     if state['format_version'] != FORMAT_VERSION:

@@ -125,8 +125,13 @@ class TrainConfig:
 
 # -- reading -------------------------------------------------------------------------------------
 
-def load_config(path=None, overrides=()):
-    """Return the TrainConfig of a YAML file (None: all defaults) with ``key=value`` overrides."""
+def load_config(path=None, overrides=(), root=None, check=None):
+    """
+    Return the TrainConfig of a YAML file (None: all defaults) with ``key=value`` overrides.
+
+    ``root`` and ``check`` read another tree the same way (the off-policy trainer's
+    OffPolicyConfig and its check); by default they are TrainConfig and check_config.
+    """
     source = '<defaults>'
     data = {}
     if path is not None:
@@ -137,10 +142,10 @@ def load_config(path=None, overrides=()):
         except yaml.YAMLError as error:
             raise ConfigError(f'{path}: not valid YAML: {error}') from None
     for assignment in overrides:
-        apply_override(data, assignment)
+        apply_override(data, assignment, root)
     if overrides:
         source += ' with --set ' + ' '.join(overrides)
-    return config_from_dict(data, source)
+    return config_from_dict(data, source, root, check)
 
 
 def resolve_config_path(path):
@@ -165,7 +170,7 @@ def shipped_config_dirs():
     return [folder for folder in candidates if folder.is_dir()]
 
 
-def apply_override(data, assignment):
+def apply_override(data, assignment, root=None):
     """Apply one ``a.b.c=value`` override (value parsed as YAML) to the raw mapping ``data``."""
     key, separator, text = assignment.partition('=')
     key = key.strip()
@@ -177,7 +182,7 @@ def apply_override(data, assignment):
     except yaml.YAMLError as error:
         raise ConfigError(f"--set {assignment!r}: key '{key}': value is not valid YAML: "
                           f'{error}') from None
-    annotation, default = _lookup(key, f'--set {assignment!r}')
+    annotation, default = _lookup(key, f'--set {assignment!r}', root or TrainConfig)
     _convert(value, annotation, default, key, f'--set {assignment!r}')  # fail early and here
     *parents, last = key.split('.')
     node = data
@@ -189,10 +194,10 @@ def apply_override(data, assignment):
     node[last] = value
 
 
-def config_from_dict(data, source='<dict>'):
-    """Build and check a TrainConfig from a (partial) nested mapping."""
-    config = _build(TrainConfig, data, '', source)
-    check_config(config, source)
+def config_from_dict(data, source='<dict>', root=None, check=None):
+    """Build and check a TrainConfig (or a ``root`` tree) from a (partial) nested mapping."""
+    config = _build(root or TrainConfig, data, '', source)
+    (check or check_config)(config, source)
     return config
 
 
@@ -212,9 +217,9 @@ def dump_config(config):
     return yaml.safe_dump(config_to_dict(config), sort_keys=False, default_flow_style=False)
 
 
-def _lookup(key, source):
-    """Return (annotation, default) of a dotted key, failing on unknown keys."""
-    annotation, default = TrainConfig, TrainConfig()
+def _lookup(key, source, root):
+    """Return (annotation, default) of a dotted key of the ``root`` tree, failing on unknowns."""
+    annotation, default = root, root()
     walked = []
     for part in key.split('.'):
         if is_dataclass(annotation):

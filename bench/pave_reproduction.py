@@ -1,0 +1,245 @@
+"""
+PAVE's comparison reproduced: TD3, TD3 + CAPS and TD3 + PAVE on Pendulum-v1 and Hopper-v5.
+
+Each (task, method, seed) is one run of smooth_policy_trainer's off-policy runner from the
+shipped config (td3_pendulum, td3_pave_hopper) with the method's switches, under
+``--output-dir``. The script is resumable: a run with a result.json is skipped, a run with
+checkpoints is resumed, the others start; stop it with Ctrl-C (the runs save a checkpoint) and
+start the same command again. Each run's figures come from its final deterministic evaluation
+(10 episodes to their end): the return, Sm in PAVE's normalisation (raw |FFT|, f_s = 1) and
+ours, HFR at the task's control rate, and the critic diagnostics of Q1 (sup of the spectral
+norm of d2Q/dads, the rate of negative-definite d2Q/da2, the sign-flip rate of grad_a Q between
+consecutive steps), with the run's wall time. They go to a JSON file and a markdown section
+with the paper's published figures beside ours.
+
+Budgets: Pendulum 1e5 steps as in the paper; Hopper 60 000 by default, where the paper trains
+1e6. bench/offpolicy_throughput.py measured on the 2-core machine with other jobs on it
+(transitions/s, one update each): Pendulum TD3 165, + CAPS 132, + PAVE 26; Hopper 143, 113, 24
+(PAVE's three terms cost about 6x the TD3 update; the figures varied by 1.5x with the load).
+So with one job the 9 Pendulum runs take about 4.5 h and the 9 Hopper runs at 60 000 steps
+about 3 h; ``--jobs 2`` halves that on an otherwise idle machine. A tiny budget runs end to end
+in seconds (``--pendulum-steps 60 --hopper-steps 60 --seeds 1 --set
+learner.learning_starts=20 ...``).
+
+    .venv/bin/python bench/pave_reproduction.py [--pendulum-steps 100000]
+        [--hopper-steps 60000] [--seeds 3] [--tasks Pendulum-v1 Hopper-v5]
+        [--methods base caps pave] [--jobs 1] [--output-dir runs/pave_reproduction]
+        [--json docs/results_pave.json] [--markdown docs/results_pave.md] [--set KEY=VALUE]
+"""
+
+import argparse
+from concurrent.futures import as_completed, ProcessPoolExecutor
+import json
+import multiprocessing
+from pathlib import Path
+import signal
+import sys
+import time
+
+import numpy as np
+from smooth_policy_trainer.checkpoint import CHECKPOINT_DIR
+from smooth_policy_trainer.export import git_revision
+from smooth_policy_trainer.offpolicy_config import load_offpolicy_config
+from smooth_policy_trainer.offpolicy_runner import OffPolicyRunner
+from smooth_policy_trainer.train_config import ConfigError
+
+CONFIGS = {'Pendulum-v1': 'td3_pendulum', 'Hopper-v5': 'td3_pave_hopper'}
+METHODS = {'base': ['pave.enabled=false', 'caps.enabled=false'],
+           'caps': ['pave.enabled=false', 'caps.enabled=true'],
+           'pave': ['pave.enabled=true', 'caps.enabled=false']}
+LABELS = {'base': 'TD3', 'caps': 'TD3 + CAPS', 'pave': 'TD3 + PAVE'}
+# PAVE paper (arXiv 2601.22970), TD3, 5 seeds, 1e6 steps, Sm in its normalisation.
+PUBLISHED_SM = {'Hopper': {'base': 2.715, 'pave': 0.950},
+                'Walker2d': {'base': 1.990, 'pave': 1.272},
+                'LunarLander': {'base': 1.809, 'pave': 0.541}}
+DIAGNOSTICS = ('sup_mixed_hessian_spectral', 'negative_definite_rate',
+               'action_gradient_sign_flip_rate')
+
+
+def run_one(spec):
+    """Train (or resume, or skip) one run; returns its result, or None if interrupted."""
+    run_dir = Path(spec['output_dir']) / spec['name']
+    result_path = run_dir / 'result.json'
+    if result_path.is_file():
+        result = json.loads(result_path.read_text())
+        if result['steps'] >= spec['steps']:   # a larger budget resumes the run instead
+            return {**result, 'skipped': True}
+    if (run_dir / CHECKPOINT_DIR).is_dir():
+        runner = OffPolicyRunner.resume(run_dir, spec['steps'], spec['progress'])
+    else:
+        overrides = METHODS[spec['method']] + [
+            f"run.seed={spec['seed']}", f"gym.seed={1000 * spec['seed']}",
+            f"run.total_steps={spec['steps']}", f"run.log_dir={spec['output_dir']}",
+            f"run.run_name={spec['name']}", *spec['overrides']]
+        config = load_offpolicy_config(CONFIGS[spec['task']], overrides)
+        runner = OffPolicyRunner(config, run_dir, spec['progress'])
+    try:
+        if runner.steps < spec['steps'] and runner.train() != 'finished':
+            return None
+        final = run_dir / 'evaluations' / f'step_{runner.steps:09d}.json'
+        evaluation = json.loads(final.read_text()) if final.is_file() else runner.evaluate()
+        result = summarize(spec, evaluation, runner.wall_time_s)
+    finally:
+        runner.close()
+    result_path.write_text(json.dumps(result, indent=2) + '\n')
+    return result
+
+
+def summarize(spec, evaluation, wall_time_s):
+    """Return the figures of one run from its final evaluation."""
+    smoothness = evaluation['smoothness']
+
+    def figure(name):
+        return smoothness[name]['value'] if name in smoothness else None
+    return {'task': spec['task'], 'method': spec['method'], 'seed': spec['seed'],
+            'steps': evaluation['steps'], 'return': evaluation['return'],
+            'episode_length': evaluation['episode_length'],
+            'sm_pave': figure('sm_pave'), 'sm': figure('sm'), 'hfr': figure('hfr'),
+            'hfr_cutoff_hz': smoothness.get('hfr', {}).get('parameters', {}).get('cutoff_hz'),
+            'sample_rate_hz': evaluation['sample_rate_hz'],
+            'window_length': smoothness.get('sm', {}).get('window_length'),
+            'eval_episodes': evaluation['episodes'], 'critic': evaluation['critic'],
+            'wall_time_s': wall_time_s}
+
+
+def aggregate(results):
+    """Return mean and std over seeds per (task, method) of every figure."""
+    table = {}
+    for result in results:
+        table.setdefault((result['task'], result['method']), []).append(result)
+    rows = []
+    for (task, method), runs in table.items():
+        def stats(values):
+            values = [v for v in values if v is not None]
+            return (float(np.mean(values)), float(np.std(values))) if values else (None, None)
+        row = {'task': task, 'method': method, 'seeds': len(runs), 'steps': runs[0]['steps']}
+        for name in ('return', 'sm_pave', 'sm', 'hfr', 'wall_time_s'):
+            row[name] = stats([run[name] for run in runs])
+        for name in DIAGNOSTICS:
+            row[name] = stats([(run['critic'] or {}).get(name) for run in runs])
+        row['hfr_cutoff_hz'], row['sample_rate_hz'] = runs[0]['hfr_cutoff_hz'], \
+            runs[0]['sample_rate_hz']
+        rows.append(row)
+    return rows
+
+
+def markdown(rows, args):
+    """Return the results section: our table, then the paper's figures."""
+    def cell(pair, digits=3):
+        mean, std = pair
+        return 'n/a' if mean is None else f'{mean:.{digits}g} ± {std:.2g}'
+    rates = {row['task']: (row['sample_rate_hz'], row['hfr_cutoff_hz']) for row in rows}
+    hfr_settings = '; '.join(f'{task} f_s = {rate:g} Hz, cut-off {cutoff} Hz'
+                             for task, (rate, cutoff) in sorted(rates.items()))
+    lines = [
+        '## PAVE reproduction: TD3, TD3 + CAPS, TD3 + PAVE', '',
+        f'Generated by `bench/pave_reproduction.py` on {time.strftime("%Y-%m-%d")} (git '
+        f'{git_revision()[:12]}): Pendulum-v1 {args.pendulum_steps} steps, Hopper-v5 '
+        f'{args.hopper_steps} steps (the paper: 1e6), seeds {args.seeds}; mean ± std over '
+        'seeds. Each run is evaluated at its end on deterministic episodes run to their end. '
+        "Sm is in PAVE's normalisation (raw |FFT|, f_s = 1, METHODS.md 8), per episode and "
+        "action dimension. HFR at the task's control rate, with a cut-off of min(10 Hz, "
+        f'f_s / 4) ({hfr_settings}). Critic '
+        "diagnostics on Q1 at the actor's actions over replay samples: sup of the spectral "
+        'norm of d2Q/dads, the fraction of samples where d2Q/da2 is negative definite, and '
+        'the sign-flip rate of grad_a Q between consecutive steps.', '',
+        '| task | method | steps | seeds | return | Sm (PAVE) | paper Sm | HFR | '
+        'sup ‖d²Q/dads‖₂ | neg.-def. rate | sign-flip rate | wall time (h) |',
+        '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+    for row in sorted(rows, key=lambda r: (r['task'], list(METHODS).index(r['method']))):
+        paper = PUBLISHED_SM.get(row['task'].split('-')[0], {}).get(row['method'])
+        hours = tuple(None if v is None else v / 3600 for v in row['wall_time_s'])
+        lines.append(
+            f"| {row['task']} | {LABELS[row['method']]} | {row['steps']} | {row['seeds']} | "
+            f"{cell(row['return'], 4)} | {cell(row['sm_pave'])} | "
+            f"{'—' if paper is None else f'{paper:.3f}'} | {cell(row['hfr'])} | "
+            f"{cell(row['sup_mixed_hessian_spectral'])} | "
+            f"{cell(row['negative_definite_rate'])} | "
+            f"{cell(row['action_gradient_sign_flip_rate'])} | {cell(hours, 2)} |")
+    lines += ['', 'Published (PAVE paper, arXiv 2601.22970; TD3, 5 seeds, 1e6 steps on MuJoCo; '
+              'Sm in its normalisation):', '', '| task | TD3 Sm | TD3 + PAVE Sm |',
+              '| --- | ---: | ---: |']
+    lines += [f"| {task} | {figures['base']:.3f} | {figures['pave']:.3f} |"
+              for task, figures in PUBLISHED_SM.items()]
+    return '\n'.join(lines) + '\n'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument('--pendulum-steps', type=int, default=100_000)
+    parser.add_argument('--hopper-steps', type=int, default=60_000)
+    parser.add_argument('--seeds', type=int, default=3)
+    parser.add_argument('--tasks', nargs='+', default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
+    parser.add_argument('--jobs', type=int, default=1, help='runs side by side (1 core each)')
+    parser.add_argument('--output-dir', default='runs/pave_reproduction')
+    parser.add_argument('--json', default='docs/results_pave.json')
+    parser.add_argument('--markdown', default='docs/results_pave.md')
+    parser.add_argument('--set', dest='overrides', action='append', default=[],
+                        metavar='KEY=VALUE', help='override a config key of every run')
+    parser.add_argument('--no-progress', action='store_true')
+    args = parser.parse_args()
+    if min(args.pendulum_steps, args.hopper_steps, args.seeds, args.jobs) < 1:
+        parser.error('steps, seeds and jobs must be at least 1')
+    steps = {'Pendulum-v1': args.pendulum_steps, 'Hopper-v5': args.hopper_steps}
+    specs = [{'task': task, 'method': method, 'seed': seed, 'steps': steps[task],
+              'name': f'{task}_{method}_seed{seed}', 'output_dir': args.output_dir,
+              'overrides': args.overrides, 'progress': not args.no_progress}
+             for task in args.tasks for seed in range(args.seeds) for method in args.methods]
+    for spec in specs:   # fail on a bad --set before any training
+        try:
+            load_offpolicy_config(CONFIGS[spec['task']],
+                                  METHODS[spec['method']] + spec['overrides'])
+        except ConfigError as error:
+            parser.error(str(error))
+
+    results, interrupted = [], False
+    if args.jobs == 1:
+        for spec in specs:
+            result = run_one(spec)
+            if result is None:
+                interrupted = True
+                break
+            results.append(result)
+            print(f"{spec['name']}: {'skipped (done)' if result.get('skipped') else 'done'}",
+                  flush=True)
+    else:
+        # A worker's runner handles Ctrl-C itself (finish the step, save, stop); outside
+        # training the workers ignore it, and here it only stops new runs from starting.
+        stop = []
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.append(True))
+        context = multiprocessing.get_context('spawn')
+        with ProcessPoolExecutor(args.jobs, mp_context=context,
+                                 initializer=signal.signal,
+                                 initargs=(signal.SIGINT, signal.SIG_IGN)) as pool:
+            futures = {pool.submit(run_one, {**spec, 'progress': False}): spec
+                       for spec in specs}
+            for future in as_completed(futures):
+                if stop:
+                    for pending in futures:
+                        pending.cancel()
+                result = None if future.cancelled() else future.result()
+                if result is None:
+                    interrupted = True
+                    continue
+                results.append(result)
+                print(f"{futures[future]['name']}: "
+                      f"{'skipped (done)' if result.get('skipped') else 'done'}", flush=True)
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        print('interrupted: the runs saved checkpoints; run the same command to continue',
+              file=sys.stderr)
+        return 130
+
+    rows = aggregate(results)
+    for path, text in ((args.json, json.dumps({'runs': results, 'summary': rows}, indent=2)
+                        + '\n'), (args.markdown, markdown(rows, args))):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text)
+    print(markdown(rows, args))
+    print(f'wrote {args.json} and {args.markdown}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

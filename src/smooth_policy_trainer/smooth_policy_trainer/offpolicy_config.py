@@ -1,0 +1,204 @@
+"""
+The off-policy training configuration: one tree of plain dataclasses, read like PPO's.
+
+The tree is ``task`` ('gym' or 'imitation'), ``gym`` (the Gymnasium task), ``env`` (EnvConfig,
+the imitation task), ``learner`` (what TD3 and SAC share), ``td3``, ``sac``, ``actor``,
+``critic``, ``pave`` (critic regulariser, METHODS.md 7), ``caps`` (actor regulariser,
+METHODS.md 5; train_config.CapsConfig) and ``run``. train_config's reader does the work: a YAML
+file may leave keys out, ``--set a.b=value`` overrides one key, and unknown keys and values of
+the wrong type or range raise ConfigError naming the key. The shipped files live in
+``config/offpolicy/`` and write every key out.
+
+Units: ``run.*_every`` and ``run.total_steps`` count environment transitions (all environments
+together); ``learner.learning_starts`` too.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Tuple
+
+import gymnasium as gym
+from smooth_policy_trainer.actor_critic import ALGORITHMS, LearnerConfig, OUTPUTS
+from smooth_policy_trainer.env import EnvConfig
+from smooth_policy_trainer.pave import PaveConfig
+from smooth_policy_trainer.policies import ACTIVATIONS
+from smooth_policy_trainer.sac import SACConfig
+from smooth_policy_trainer.td3 import TD3Config
+from smooth_policy_trainer.train_config import (CapsConfig, check_config, config_from_dict,
+                                                ConfigError, load_config, shipped_config_dirs,
+                                                TrainConfig)
+
+TASKS = ('gym', 'imitation')
+CONFIG_SUBDIR = 'offpolicy'
+
+
+@dataclass
+class GymTaskConfig:
+    """A Gymnasium task with a continuous action space (gym_tasks.GymVectorEnv)."""
+
+    env_id: str = 'Pendulum-v1'
+    num_envs: int = 1
+    seed: int = 0                  # environment i starts from seed + i
+
+
+@dataclass
+class ActorConfig:
+    """The actor: an MLP (SiLU for PAVE, METHODS.md 7) with a tanh or linear output."""
+
+    hidden_sizes: Tuple[int, ...] = (256, 256)
+    activation: str = 'silu'
+    output: str = 'tanh'           # 'tanh' (Gym) or 'linear' (exportable; imitation tasks)
+    phase_harmonics: int = 2       # imitation tasks only: Gym tasks have no phase
+    bound_penalty: float = 1.0     # linear output: weight of the squared excess beyond the box
+
+
+@dataclass
+class QCriticConfig:
+    """Each of the twin Q networks."""
+
+    hidden_sizes: Tuple[int, ...] = (256, 256)
+    activation: str = 'silu'
+    phase_harmonics: int = 2       # imitation tasks only
+
+
+@dataclass
+class OffPolicyRunConfig:
+    """Length, seeding, checkpoints, evaluation and logging of one run (counts: transitions)."""
+
+    total_steps: int = 100_000
+    seed: int = 0                  # torch: initial weights, exploration, replay sampling
+    checkpoint_every: int = 10_000
+    keep_checkpoints: int = 2      # each holds the replay buffer: older ones are deleted
+    eval_every: int = 10_000       # deterministic evaluation and critic diagnostics; 0 = never
+    eval_episodes: int = 10
+    eval_seconds: float = 10.0     # imitation tasks; Gym episodes run to their end
+    diagnostic_samples: int = 512  # replay transitions the critic diagnostics look at
+    log_every: int = 1_000         # TensorBoard scalars (averaged over the period)
+    log_dir: str = 'runs'
+    run_name: str = ''             # '' = <task>_<algorithm>[_pave][_caps]_<YYYYmmdd-HHMMSS>
+    torch_threads: int = 1
+
+
+@dataclass
+class OffPolicyConfig:
+    """The whole tree; written into every checkpoint and into the exported policy."""
+
+    task: str = 'gym'              # 'gym' or 'imitation'
+    gym: GymTaskConfig = field(default_factory=GymTaskConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    td3: TD3Config = field(default_factory=TD3Config)
+    sac: SACConfig = field(default_factory=SACConfig)
+    actor: ActorConfig = field(default_factory=ActorConfig)
+    critic: QCriticConfig = field(default_factory=QCriticConfig)
+    pave: PaveConfig = field(default_factory=PaveConfig)
+    caps: CapsConfig = field(default_factory=CapsConfig)
+    run: OffPolicyRunConfig = field(default_factory=OffPolicyRunConfig)
+
+
+def load_offpolicy_config(path=None, overrides=()):
+    """Return the OffPolicyConfig of a YAML file or shipped name (None: defaults), overridden."""
+    if path is not None:
+        path = resolve_offpolicy_config_path(path)
+    return load_config(path, overrides, root=OffPolicyConfig, check=check_offpolicy_config)
+
+
+def offpolicy_config_from_dict(data, source='<dict>'):
+    """Build and check an OffPolicyConfig from a (partial) nested mapping."""
+    return config_from_dict(data, source, root=OffPolicyConfig, check=check_offpolicy_config)
+
+
+def offpolicy_config_dirs():
+    """Return the folders that hold the shipped off-policy configs."""
+    return [folder / CONFIG_SUBDIR for folder in shipped_config_dirs()
+            if (folder / CONFIG_SUBDIR).is_dir()]
+
+
+def resolve_offpolicy_config_path(path):
+    """Return an existing config file: ``path`` itself, or a shipped config's name."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.parent == Path('.'):
+        name = path.name if path.suffix == '.yaml' else path.name + '.yaml'
+        for folder in offpolicy_config_dirs():
+            if (folder / name).is_file():
+                return folder / name
+    shipped = sorted(p.stem for folder in offpolicy_config_dirs() for p in folder.glob('*.yaml'))
+    raise ConfigError(f'{path}: no such config file (shipped off-policy configs: '
+                      f'{", ".join(shipped)})')
+
+
+def check_offpolicy_config(config, source='<config>'):
+    """Check ranges and combinations the types cannot express; raise ConfigError naming keys."""
+    def require(ok, key, problem):
+        if not ok:
+            raise ConfigError(f"{source}: key '{key}': {problem}")
+
+    # The env and caps sections are train_config's own; its check names their keys alike.
+    check_config(TrainConfig(env=config.env, caps=config.caps), source)
+    require(config.task in TASKS, 'task', f"must be one of {', '.join(TASKS)}, got "
+            f"'{config.task}'")
+    if config.task == 'gym':
+        try:
+            gym.spec(config.gym.env_id)
+        except gym.error.Error as error:
+            require(False, 'gym.env_id', f"unknown Gymnasium task '{config.gym.env_id}' "
+                    f'({error})')
+    require(config.gym.num_envs >= 1, 'gym.num_envs', 'must be at least 1')
+
+    learner, actor, critic = config.learner, config.actor, config.critic
+    require(learner.algorithm in ALGORITHMS, 'learner.algorithm',
+            f"must be one of {', '.join(ALGORITHMS)}, got '{learner.algorithm}'")
+    require(0 < learner.gamma <= 1, 'learner.gamma', 'must lie in (0, 1]')
+    require(0 < learner.tau <= 1, 'learner.tau', 'must lie in (0, 1]')
+    require(learner.batch_size >= 1, 'learner.batch_size', 'must be at least 1')
+    require(learner.buffer_size >= learner.batch_size, 'learner.buffer_size',
+            f'must hold at least one batch ({learner.batch_size})')
+    require(learner.learning_starts >= learner.batch_size, 'learner.learning_starts',
+            f'must be at least learner.batch_size ({learner.batch_size})')
+    for key in ('actor_learning_rate', 'critic_learning_rate'):
+        require(getattr(learner, key) > 0, f'learner.{key}', 'must be positive')
+    require(learner.updates_per_step >= 1, 'learner.updates_per_step', 'must be at least 1')
+    require(learner.max_grad_norm >= 0, 'learner.max_grad_norm', 'must be at least 0 (0 = off)')
+
+    require(actor.output in OUTPUTS, 'actor.output',
+            f"must be one of {', '.join(OUTPUTS)}, got '{actor.output}'")
+    if config.task == 'imitation':
+        require(actor.output == 'linear', 'actor.output', 'imitation tasks export to the '
+                'lpn_controller format, whose MLP has a linear head: set it to linear')
+        require(learner.normalize_observations, 'learner.normalize_observations',
+                'imitation tasks need it (the exported policy carries the normalisation)')
+    require(actor.bound_penalty >= 0, 'actor.bound_penalty', 'must be at least 0')
+    for section, network in (('actor', actor), ('critic', critic)):
+        require(network.activation in ACTIVATIONS, f'{section}.activation',
+                f"must be one of {', '.join(sorted(ACTIVATIONS))}, got '{network.activation}'")
+        require(all(size >= 1 for size in network.hidden_sizes), f'{section}.hidden_sizes',
+                f'sizes must be positive, got {network.hidden_sizes}')
+        require(network.phase_harmonics >= 0, f'{section}.phase_harmonics',
+                'must be at least 0')
+    require(not (config.pave.enabled and critic.activation == 'relu'), 'critic.activation',
+            "PAVE's curvature term needs a smooth critic (relu has no second derivative): "
+            'use silu')
+
+    td3, sac, pave = config.td3, config.sac, config.pave
+    for key in ('exploration_noise', 'policy_noise', 'noise_clip'):
+        require(getattr(td3, key) >= 0, f'td3.{key}', 'must be at least 0')
+    require(td3.policy_delay >= 1, 'td3.policy_delay', 'must be at least 1')
+    require(sac.alpha > 0, 'sac.alpha', 'must be positive')
+    require(sac.alpha_learning_rate > 0, 'sac.alpha_learning_rate', 'must be positive')
+    require(sac.log_std_min < sac.log_std_max, 'sac.log_std_min',
+            f'must be below sac.log_std_max ({sac.log_std_max})')
+    for key in ('lambda_mpr', 'lambda_vfc', 'lambda_curvature', 'state_noise_std',
+                'curvature_margin'):
+        require(getattr(pave, key) >= 0, f'pave.{key}', 'must be at least 0')
+    require(pave.probes >= 1, 'pave.probes', 'must be at least 1')
+
+    run = config.run
+    for key in ('total_steps', 'checkpoint_every', 'keep_checkpoints', 'eval_episodes',
+                'log_every', 'torch_threads'):
+        require(getattr(run, key) >= 1, f'run.{key}', 'must be at least 1')
+    require(run.eval_every >= 0, 'run.eval_every', 'must be at least 0 (0 = never)')
+    require(run.eval_seconds >= 0.2, 'run.eval_seconds', 'must be at least 0.2')
+    require(run.diagnostic_samples >= 2, 'run.diagnostic_samples', 'must be at least 2')
+    require('/' not in run.run_name, 'run.run_name', 'must be a plain name, not a path')

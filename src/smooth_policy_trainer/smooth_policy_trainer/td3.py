@@ -1,0 +1,124 @@
+"""
+TD3 (Fujimoto et al. 2018) with PAVE on the critics and CAPS on the actor, both optional.
+
+One update reads top to bottom: target actions with clipped noise from the target actor
+(target policy smoothing), the clipped double-Q target r + gamma (1 - terminated) min Q'_i, the
+TD loss of both critics plus PAVE's terms, one critic step; then, every ``policy_delay``
+updates, the actor step on -Q1(s, pi(s)) plus CAPS and the box penalty, and Polyak averaging of
+both target networks. Noise scales are fractions of the action box's half-width, as CleanRL's.
+"""
+
+import copy
+from dataclasses import dataclass
+
+from smooth_policy_trainer.actor_critic import (actor_smoothing_terms, gradient_step,
+                                                LearnerConfig, soft_update)
+import torch
+
+
+@dataclass
+class TD3Config:
+    """TD3's own settings (the shared ones are in LearnerConfig); CleanRL's defaults."""
+
+    exploration_noise: float = 0.1   # std of the Gaussian added to actions while collecting
+    policy_noise: float = 0.2        # std of the target policy smoothing noise
+    noise_clip: float = 0.5          # the target noise is clipped to +-noise_clip
+    policy_delay: int = 2            # critic updates per actor (and target) update
+
+
+class TD3:
+    """Owns the actor, the twin critics, their targets and optimisers; acts and updates."""
+
+    def __init__(self, actor, critic, box, learner=LearnerConfig(), config=TD3Config(),
+                 pave=None, caps=None, bound_penalty=0.0, generators=None):
+        self.actor, self.critic, self.box = actor, critic, box
+        self.learner, self.config = learner, config
+        self.pave, self.caps, self.bound_penalty = pave, caps, bound_penalty
+        self.generators = generators or {}
+        self.actor_target = copy.deepcopy(actor).requires_grad_(False)
+        self.critic_target = copy.deepcopy(critic).requires_grad_(False)
+        self.actor_optimizer = torch.optim.Adam(actor.parameters(),
+                                                lr=learner.actor_learning_rate)
+        self.critic_optimizer = torch.optim.Adam(critic.parameters(),
+                                                 lr=learner.critic_learning_rate)
+        self.updates = 0
+
+    @torch.no_grad()
+    def act(self, observations, phases):
+        """Return the deterministic actions, inside the box."""
+        return self.box.clamp(self.actor(observations, phases))
+
+    @torch.no_grad()
+    def explore(self, observations, phases, generator=None):
+        """Return the actions to collect with: pi(s) plus Gaussian noise, inside the box."""
+        actions = self.actor(observations, phases)
+        noise = torch.randn(actions.shape, generator=generator) * \
+            (self.config.exploration_noise * self.box.scale)
+        return self.box.clamp(actions + noise)
+
+    def update(self, batch):
+        """Run one update on a batch of Transitions (as the networks see them); return logs."""
+        config, learner = self.config, self.learner
+        with torch.no_grad():
+            noise = (torch.randn(batch.actions.shape, generator=self.generators.get('target'))
+                     * config.policy_noise).clamp(-config.noise_clip, config.noise_clip)
+            next_actions = self.box.clamp(
+                self.actor_target(batch.next_observations, batch.next_phases)
+                + noise * self.box.scale)
+            next_q = torch.min(*self.critic_target(batch.next_observations, batch.next_phases,
+                                                   next_actions))
+            targets = batch.rewards + learner.gamma * (1.0 - batch.terminated) * next_q
+
+        q1, q2 = self.critic(batch.observations, batch.phases, batch.actions)
+        td_loss = (q1 - targets).pow(2).mean() + (q2 - targets).pow(2).mean()
+        critic_loss = td_loss
+        logs = {'td_loss': td_loss.item(), 'q1': q1.mean().item()}
+        if self.pave is not None:
+            term, pave_logs = self.pave(self.critic, batch)
+            critic_loss = critic_loss + term
+            logs.update(pave_logs)
+        gradient_step(self.critic_optimizer, critic_loss, self.critic.parameters(),
+                      learner.max_grad_norm)
+        self.updates += 1
+
+        if self.updates % config.policy_delay == 0:
+            actions = self.actor(batch.observations, batch.phases)
+            # The actor's gradient flows through Q1; the critic's own gradients are not needed.
+            self.critic.requires_grad_(False)
+            try:
+                q = self.critic.q1(batch.observations, batch.phases, self._in_box(actions))
+            finally:
+                self.critic.requires_grad_(True)
+            smoothing, smoothing_logs = actor_smoothing_terms(
+                self.actor, actions, batch, self.box, self.caps, self.generators.get('caps'),
+                self.bound_penalty)
+            actor_loss = -q.mean() + smoothing
+            gradient_step(self.actor_optimizer, actor_loss, self.actor.parameters(),
+                          learner.max_grad_norm)
+            soft_update(self.actor_target, self.actor, learner.tau)
+            soft_update(self.critic_target, self.critic, learner.tau)
+            logs.update({'actor_loss': actor_loss.item(), **smoothing_logs})
+        return logs
+
+    def _in_box(self, actions):
+        # A linear-output actor may step outside the box; the critic only knows the inside.
+        return self.box.clamp(actions) if self.actor.output_kind == 'linear' else actions
+
+    def state_dict(self):
+        """Everything needed to continue training exactly."""
+        return {'actor': self.actor.state_dict(), 'critic': self.critic.state_dict(),
+                'actor_target': self.actor_target.state_dict(),
+                'critic_target': self.critic_target.state_dict(),
+                'actor_optimizer': self.actor_optimizer.state_dict(),
+                'critic_optimizer': self.critic_optimizer.state_dict(),
+                'updates': self.updates}
+
+    def load_state_dict(self, state):
+        """Restore from state_dict()."""
+        self.actor.load_state_dict(state['actor'])
+        self.critic.load_state_dict(state['critic'])
+        self.actor_target.load_state_dict(state['actor_target'])
+        self.critic_target.load_state_dict(state['critic_target'])
+        self.actor_optimizer.load_state_dict(state['actor_optimizer'])
+        self.critic_optimizer.load_state_dict(state['critic_optimizer'])
+        self.updates = int(state['updates'])

@@ -1,0 +1,59 @@
+"""bench/pave_reproduction.py end to end on a tiny budget: results, skipping, resuming."""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+import sys
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[3] / 'bench' / 'pave_reproduction.py'
+TINY = ['--seeds', '1', '--no-progress', *sum((['--set', item] for item in (
+    'learner.learning_starts=20', 'learner.batch_size=8', 'actor.hidden_sizes=[8]',
+    'critic.hidden_sizes=[8]', 'run.eval_episodes=2', 'run.diagnostic_samples=8',
+    'run.eval_every=0', 'run.checkpoint_every=20')), [])]
+
+
+@pytest.fixture
+def bench(monkeypatch, tmp_path):
+    """Return a function running the bench's main() with arguments, in this process."""
+    spec = importlib.util.spec_from_file_location('pave_reproduction', BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    threads = torch.get_num_threads()
+    outputs = ['--output-dir', str(tmp_path / 'runs'), '--json', str(tmp_path / 'r.json'),
+               '--markdown', str(tmp_path / 'r.md')]
+
+    def run(*arguments):
+        monkeypatch.setattr(sys, 'argv', ['pave_reproduction.py', *outputs, *TINY, *arguments])
+        return module.main()
+    yield run
+    torch.set_num_threads(threads)
+
+
+def test_the_reproduction_runs_end_to_end_on_a_tiny_budget(bench, tmp_path, capsys):
+    assert bench('--pendulum-steps', '40', '--hopper-steps', '30') == 0
+    results = json.loads((tmp_path / 'r.json').read_text())
+    assert len(results['runs']) == 6 and len(results['summary']) == 6
+    for run in results['runs']:
+        assert math.isfinite(run['return']) and run['wall_time_s'] > 0
+        assert {'sup_mixed_hessian_spectral', 'negative_definite_rate',
+                'action_gradient_sign_flip_rate'} <= set(run['critic'])
+    pendulum = [run for run in results['runs'] if run['task'] == 'Pendulum-v1']
+    assert all(run['steps'] == 40 and run['sm_pave'] > 0 for run in pendulum)
+    assert {run['hfr_cutoff_hz'] for run in pendulum} == {5.0}   # f_s / 4 at 20 Hz
+    text = (tmp_path / 'r.md').read_text()
+    assert '| Hopper-v5 | TD3 + PAVE | 30 | 1 |' in text and '| 0.950 |' in text
+    assert '| Walker2d | 1.990 | 1.272 |' in text and 'LunarLander' in text
+    capsys.readouterr()
+
+    # Finished runs are skipped; a larger budget resumes a run from its checkpoint.
+    assert bench('--pendulum-steps', '40', '--hopper-steps', '30') == 0
+    assert capsys.readouterr().out.count('skipped (done)') == 6
+    assert bench('--pendulum-steps', '60', '--tasks', 'Pendulum-v1', '--methods', 'pave') == 0
+    assert 'Pendulum-v1_pave_seed0: done' in capsys.readouterr().out
+    resumed = json.loads((tmp_path / 'runs' / 'Pendulum-v1_pave_seed0' /
+                          'result.json').read_text())
+    assert resumed['steps'] == 60
