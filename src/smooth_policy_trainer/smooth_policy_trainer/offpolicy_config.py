@@ -14,7 +14,6 @@ together); ``learner.learning_starts`` too.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Tuple
 
 import gymnasium as gym
@@ -25,7 +24,8 @@ from smooth_policy_trainer.policies import ACTIVATIONS
 from smooth_policy_trainer.sac import SACConfig
 from smooth_policy_trainer.td3 import TD3Config
 from smooth_policy_trainer.train_config import (CapsConfig, check_config, config_from_dict,
-                                                ConfigError, load_config, shipped_config_dirs,
+                                                ConfigError, load_config,
+                                                resolve_config_path, shipped_config_dirs,
                                                 TrainConfig)
 
 TASKS = ('gym', 'imitation')
@@ -116,17 +116,7 @@ def offpolicy_config_dirs():
 
 def resolve_offpolicy_config_path(path):
     """Return an existing config file: ``path`` itself, or a shipped config's name."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    if path.parent == Path('.'):
-        name = path.name if path.suffix == '.yaml' else path.name + '.yaml'
-        for folder in offpolicy_config_dirs():
-            if (folder / name).is_file():
-                return folder / name
-    shipped = sorted(p.stem for folder in offpolicy_config_dirs() for p in folder.glob('*.yaml'))
-    raise ConfigError(f'{path}: no such config file (shipped off-policy configs: '
-                      f'{", ".join(shipped)})')
+    return resolve_config_path(path, offpolicy_config_dirs(), 'off-policy configs')
 
 
 def check_offpolicy_config(config, source='<config>'):

@@ -148,18 +148,24 @@ def load_config(path=None, overrides=(), root=None, check=None):
     return config_from_dict(data, source, root, check)
 
 
-def resolve_config_path(path):
-    """Return an existing config file: ``path`` itself, or a shipped config's name or file name."""
+def resolve_config_path(path, folders=None, kind='configs'):
+    """
+    Return an existing config file: ``path`` itself, or a shipped config's name or file name.
+
+    ``folders`` are where shipped configs live (default: the PPO configs), ``kind`` names them
+    in the error.
+    """
+    folders = shipped_config_dirs() if folders is None else folders
     path = Path(path)
     if path.is_file():
         return path
     if path.parent == Path('.'):
         name = path.name if path.suffix == '.yaml' else path.name + '.yaml'
-        for folder in shipped_config_dirs():
+        for folder in folders:
             if (folder / name).is_file():
                 return folder / name
-    shipped = sorted(p.stem for folder in shipped_config_dirs() for p in folder.glob('*.yaml'))
-    raise ConfigError(f'{path}: no such config file (shipped configs: {", ".join(shipped)})')
+    shipped = sorted(p.stem for folder in folders for p in folder.glob('*.yaml'))
+    raise ConfigError(f'{path}: no such config file (shipped {kind}: {", ".join(shipped)})')
 
 
 def shipped_config_dirs():
