@@ -13,7 +13,7 @@ process's. Finished runs are skipped and an interrupted run resumes from its las
 a killed study continues where it stopped. Each exported policy is then evaluated by the one
 evaluation (smooth_policy_trainer.evaluate: the numpy runtime, mean actions, METHODS.md 8 metrics
 from lpn_controller.metrics). Runs live under --out; the plots and results.json go to --figures
-and the tables between the study markers of --results (text around the markers is kept).
+and the tables between the --section's markers of --results (text around the markers is kept).
 """
 
 import argparse
@@ -67,6 +67,8 @@ def parse_args(argv=None):
                         help='markdown file whose study section is rewritten')
     parser.add_argument('--figures', type=Path, default=Path('docs/study'),
                         help='folder for the plots and results.json (committed with the doc)')
+    parser.add_argument('--section', default='main',
+                        help='name of the study section in --results (one per budget)')
     parser.add_argument('--set', dest='extra', action='append', default=[],
                         help='extra key=value override for every run (e.g. ppo.num_steps=8)')
     return parser.parse_args(argv)
@@ -200,7 +202,7 @@ def main(argv=None):
              'study_wall_s': time.perf_counter() - study_start}
     (args.figures / 'results.json').write_text(json.dumps(
         {'setup': setup, 'summary': summary}, indent=2) + '\n')
-    write_results(args.results, summary, setup, plots, METHODS)
+    write_results(args.results, summary, setup, plots, METHODS, args.section)
     print(f'wrote {args.figures / "results.json"}, the plots under {args.figures} and the '
           f'tables in {args.results} (this invocation {setup["study_wall_s"] / 60:.1f} min)')
     return 0

@@ -1,8 +1,9 @@
 """
 Tables and plots of the smoothness study (bench/smoothness_study.py): aggregate, plot, write.
 
-The markdown goes between ``<!-- study:begin -->`` and ``<!-- study:end -->`` of the results
-file, so the discussion written around the tables survives a rerun of the study.
+The markdown goes between ``<!-- study:NAME:begin -->`` and ``<!-- study:NAME:end -->`` of the
+results file (NAME from --section, so one file can hold several budgets), and the discussion
+written around the tables survives a rerun of the study.
 """
 
 from pathlib import Path
@@ -14,7 +15,6 @@ import numpy as np
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402,I100  (after choosing the headless backend)
 
-BEGIN, END = '<!-- study:begin -->', '<!-- study:end -->'
 # column: (header, how to read it from an evaluation or run row, digits)
 COLUMNS = {
     'return': ('return', lambda row: row['evaluation']['return'], 1),
@@ -29,6 +29,11 @@ COLUMNS = {
     'iteration_s': ('s / iteration', lambda row: row['iteration_s'], 2),
     'peak_rss_mib': ('peak MiB', lambda row: row['peak_rss_mib'], 0),
 }
+
+
+def markers(section):
+    """Return the (begin, end) comment lines around one study section."""
+    return f'<!-- study:{section}:begin -->', f'<!-- study:{section}:end -->'
 
 
 def _metric(row, name, scale=1.0):
@@ -119,9 +124,10 @@ def _cell(figure, digits):
     return f'{mean:.{digits}f} ± {std:.{digits}f}' if count > 1 else f'{mean:.{digits}f}'
 
 
-def tables_markdown(summary, setup, plots, methods, relative_to):
+def tables_markdown(summary, setup, plots, methods, relative_to, section='main'):
     """Return the study section: setup, one table per task, the plots."""
-    lines = [BEGIN, '',
+    begin, end = markers(section)
+    lines = [begin, '',
              f"Budget per run: {setup['iterations']} PPO iterations x {setup['num_envs']} envs "
              f"x {setup['steps_per_iteration'] // setup['num_envs']} steps = "
              f"{setup['env_steps']:,} env steps; seeds {setup['seeds']}; "
@@ -147,7 +153,7 @@ def tables_markdown(summary, setup, plots, methods, relative_to):
             if path is not None:
                 lines += ['', f'![{title}, {task}]({_relative(path, relative_to)})']
         lines.append('')
-    lines.append(END)
+    lines.append(end)
     return '\n'.join(lines)
 
 
@@ -158,17 +164,19 @@ def _relative(path, relative_to):
         return Path(path).as_posix()
 
 
-def write_results(results_path, summary, setup, plots, methods):
-    """Rewrite the study section of ``results_path`` (creating the file if needed)."""
+def write_results(results_path, summary, setup, plots, methods, section='main'):
+    """Rewrite one study section of ``results_path`` (creating the file if needed)."""
     results_path = Path(results_path)
-    section = tables_markdown(summary, setup, plots, methods, results_path.parent)
+    text_of_section = tables_markdown(summary, setup, plots, methods, results_path.parent,
+                                      section)
+    begin, end = markers(section)
     text = results_path.read_text() if results_path.is_file() else \
         '# Results\n\n## Smoothness baselines (bench/smoothness_study.py)\n\n'
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + '.*?' + re.escape(END), lambda _: section, text,
-                      flags=re.S)
+    if begin in text and end in text:
+        text = re.sub(re.escape(begin) + '.*?' + re.escape(end), lambda _: text_of_section,
+                      text, flags=re.S)
     else:
-        text = text.rstrip('\n') + '\n\n' + section + '\n'
+        text = text.rstrip('\n') + '\n\n' + text_of_section + '\n'
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(text)
     return results_path

@@ -77,4 +77,4 @@ def test_the_study_runs_end_to_end_and_writes_its_tables(tmp_path):
     second = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
     assert [log.stat().st_size for log in logs] == sizes
-    assert results.read_text().count('<!-- study:begin -->') == 1
+    assert results.read_text().count('<!-- study:main:begin -->') == 1
