@@ -34,33 +34,8 @@ TINY_IMITATION = ['task=imitation', 'env.clip=trot', 'env.num_envs=2', 'env.acti
                   *TINY_GYM[1:]]
 
 
-@pytest.fixture(autouse=True)
-def keep_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny(tmp_path, base, *overrides):
     return load_offpolicy_config(None, base + [f'run.log_dir={tmp_path}', *overrides])
-
-
-def assert_same(first, second, where='state'):
-    """Compare nested checkpoint states bit for bit."""
-    if isinstance(first, torch.Tensor):
-        assert first.dtype == second.dtype and torch.equal(first, second), where
-    elif isinstance(first, np.ndarray):
-        np.testing.assert_array_equal(first, second, err_msg=where)
-    elif isinstance(first, dict):
-        assert first.keys() == second.keys(), where
-        for key in first:
-            assert_same(first[key], second[key], f'{where}.{key}')
-    elif isinstance(first, (list, tuple)):
-        assert len(first) == len(second), where
-        for index, (a, b) in enumerate(zip(first, second)):
-            assert_same(a, b, f'{where}[{index}]')
-    else:
-        assert first == second, where
 
 
 def learning_state(runner):
@@ -110,7 +85,7 @@ def test_the_replay_buffer_wraps_around_and_keeps_transitions_whole():
         ReplayBuffer(3, 2, 1).sample(1)
 
 
-def test_the_replay_buffer_round_trips_through_its_state():
+def test_the_replay_buffer_round_trips_through_its_state(assert_same):
     buffer = ReplayBuffer(6, 2, 1)
     buffer.add(transitions(0, 4))
     copy = ReplayBuffer(6, 2, 1)
@@ -253,7 +228,8 @@ def test_bad_offpolicy_settings_fail_naming_the_key(assignment, key, problem):
 # -- the runner: exact resume, signals, export ----------------------------------------------------
 
 @pytest.mark.parametrize('algorithm', ['td3', 'sac'])
-def test_a_resumed_gym_run_matches_the_uninterrupted_one_bit_for_bit(tmp_path, algorithm):
+def test_a_resumed_gym_run_matches_the_uninterrupted_one_bit_for_bit(tmp_path, algorithm,
+                                                                     assert_same):
     base = TINY_GYM + [f'learner.algorithm={algorithm}']
     status, expected = train(tiny(tmp_path, base, 'run.total_steps=60'), tmp_path / 'whole')
     assert status == 'finished'
@@ -266,7 +242,7 @@ def test_a_resumed_gym_run_matches_the_uninterrupted_one_bit_for_bit(tmp_path, a
     assert len(list((tmp_path / 'split' / 'checkpoints').glob('*.pt'))) == 2   # kept: 2
 
 
-def test_signals_save_a_checkpoint_and_a_second_one_stops_at_once(tmp_path, capsys):
+def test_signals_save_a_checkpoint_and_a_second_one_stops_at_once(tmp_path, capsys, assert_same):
     config = tiny(tmp_path, TINY_GYM, 'run.total_steps=60', 'run.checkpoint_every=100')
     _, expected = train(config, tmp_path / 'whole')
 
@@ -297,7 +273,7 @@ def test_signals_save_a_checkpoint_and_a_second_one_stops_at_once(tmp_path, caps
     assert_same(train(None, tmp_path / 'signal', total_steps=60)[1], expected)
 
 
-def test_an_imitation_run_resumes_exactly_and_exports_its_actor(tmp_path):
+def test_an_imitation_run_resumes_exactly_and_exports_its_actor(tmp_path, assert_same):
     config = tiny(tmp_path, TINY_IMITATION, 'run.total_steps=48', 'run.checkpoint_every=24',
                   'run.eval_every=48', 'run.eval_episodes=2')
     status, expected = train(config, tmp_path / 'whole')

@@ -18,33 +18,8 @@ TINY = ['env.clip=trot', 'env.num_envs=4', 'env.episode_length_s=0.3', 'ppo.num_
         'run.eval_seconds=0.4', 'run.checkpoint_every=1', 'run.torch_threads=1']
 
 
-@pytest.fixture(autouse=True)
-def keep_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_config(tmp_path, *overrides):
     return load_config(None, TINY + [f'run.log_dir={tmp_path}', *overrides])
-
-
-def assert_same(first, second, where='state'):
-    """Compare nested checkpoint states bit for bit."""
-    if isinstance(first, torch.Tensor):
-        assert first.dtype == second.dtype and torch.equal(first, second), where
-    elif isinstance(first, np.ndarray):
-        np.testing.assert_array_equal(first, second, err_msg=where)
-    elif isinstance(first, dict):
-        assert first.keys() == second.keys(), where
-        for key in first:
-            assert_same(first[key], second[key], f'{where}.{key}')
-    elif isinstance(first, (list, tuple)):
-        assert len(first) == len(second), where
-        for index, (a, b) in enumerate(zip(first, second)):
-            assert_same(a, b, f'{where}[{index}]')
-    else:
-        assert first == second, where
 
 
 def learning_state(runner):
@@ -86,7 +61,7 @@ def uninterrupted(tmp_path_factory):
     return tmp_path / 'reference', state
 
 
-def test_resume_reproduces_the_next_update_bit_for_bit(tmp_path, uninterrupted):
+def test_resume_reproduces_the_next_update_bit_for_bit(tmp_path, uninterrupted, assert_same):
     run_dir, expected = uninterrupted
     status, _ = run(tiny_config(tmp_path, 'run.iterations=2', 'run.eval_every=0'),
                     tmp_path / 'split')
@@ -96,7 +71,7 @@ def test_resume_reproduces_the_next_update_bit_for_bit(tmp_path, uninterrupted):
 
 
 def test_a_signal_finishes_the_iteration_saves_and_resumes_exactly(tmp_path, uninterrupted,
-                                                                   capsys):
+                                                                   capsys, assert_same):
     def stop_during_the_second_iteration(runner):
         step = runner.step
 
@@ -117,7 +92,8 @@ def test_a_signal_finishes_the_iteration_saves_and_resumes_exactly(tmp_path, uni
     assert_same(resume(tmp_path / 'signal', None), uninterrupted[1])
 
 
-def test_a_keyboard_interrupt_mid_rollout_saves_the_iterations_start(tmp_path, uninterrupted):
+def test_a_keyboard_interrupt_mid_rollout_saves_the_iterations_start(tmp_path, uninterrupted,
+                                                                     assert_same):
     def interrupt_the_fifth_step_of_iteration_two(runner):
         env_step, calls = runner.env.step, []
 
