@@ -135,7 +135,8 @@ def tables_markdown(summary, setup, plots, methods, relative_to, section='main')
              f"{setup['eval_seconds']:g} s (f_s = 50 Hz, N = "
              f"{int(setup['eval_seconds'] * 50)} per full episode). Base config "
              f"`{setup['base_config']}`. Machine: {setup['machine']}. "
-             f"Training time of all runs: {setup['train_wall_s'] / 60:.0f} min.", '',
+             f"Training time of all runs: {setup['train_wall_s'] / 60:.0f} min."
+             + _offpolicy_budget(setup), '',
              'Cells are mean ± std over seeds. HFR, Sm, action rate are on the commanded '
              'action (after the low-pass filter where there is one); jerk on measured joint '
              'positions; s / iteration and peak MiB are of the training process.', '']
@@ -157,6 +158,16 @@ def tables_markdown(summary, setup, plots, methods, relative_to, section='main')
     return '\n'.join(lines)
 
 
+def _offpolicy_budget(setup):
+    offpolicy = setup.get('offpolicy')
+    if not offpolicy:
+        return ''
+    configs = ', '.join(f'`{config}`' for config in offpolicy['configs'].values())
+    return (f" Off-policy runs: {offpolicy['steps']:,} env transitions each, one update per "
+            f'transition, from {configs}; their s / iteration is the time of as many '
+            'transitions as one PPO iteration.')
+
+
 def _relative(path, relative_to):
     try:
         return Path(path).resolve().relative_to(Path(relative_to).resolve()).as_posix()
@@ -164,14 +175,15 @@ def _relative(path, relative_to):
         return Path(path).as_posix()
 
 
-def write_results(results_path, summary, setup, plots, methods, section='main'):
-    """Rewrite one study section of ``results_path`` (creating the file if needed)."""
+def replace_section(results_path, begin, end, text_of_section, heading):
+    """
+    Put ``text_of_section`` (which starts with ``begin`` and ends with ``end``) into a file.
+
+    The old text between the markers is replaced and everything around it kept; without the
+    markers the section is appended (after ``heading`` in a new file). Returns the path.
+    """
     results_path = Path(results_path)
-    text_of_section = tables_markdown(summary, setup, plots, methods, results_path.parent,
-                                      section)
-    begin, end = markers(section)
-    text = results_path.read_text() if results_path.is_file() else \
-        '# Results\n\n## Smoothness baselines (bench/smoothness_study.py)\n\n'
+    text = results_path.read_text() if results_path.is_file() else heading
     if begin in text and end in text:
         text = re.sub(re.escape(begin) + '.*?' + re.escape(end), lambda _: text_of_section,
                       text, flags=re.S)
@@ -180,3 +192,11 @@ def write_results(results_path, summary, setup, plots, methods, section='main'):
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(text)
     return results_path
+
+
+def write_results(results_path, summary, setup, plots, methods, section='main'):
+    """Rewrite one study section of ``results_path`` (creating the file if needed)."""
+    text_of_section = tables_markdown(summary, setup, plots, methods, Path(results_path).parent,
+                                      section)
+    return replace_section(results_path, *markers(section), text_of_section,
+                           '# Results\n\n## Smoothness baselines (bench/smoothness_study.py)\n\n')

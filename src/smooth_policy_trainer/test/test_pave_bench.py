@@ -21,10 +21,11 @@ def bench(monkeypatch, tmp_path):
     """Return a function running the bench's main() with arguments, in this process."""
     spec = importlib.util.spec_from_file_location('pave_reproduction', BENCH)
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.syspath_prepend(str(BENCH.parent))   # as when run: bench/ is on the path
     spec.loader.exec_module(module)
     threads = torch.get_num_threads()
     outputs = ['--output-dir', str(tmp_path / 'runs'), '--json', str(tmp_path / 'r.json'),
-               '--markdown', str(tmp_path / 'r.md')]
+               '--results', str(tmp_path / 'r.md')]
 
     def run(*arguments):
         monkeypatch.setattr(sys, 'argv', ['pave_reproduction.py', *outputs, *TINY, *arguments])
@@ -34,6 +35,7 @@ def bench(monkeypatch, tmp_path):
 
 
 def test_the_reproduction_runs_end_to_end_on_a_tiny_budget(bench, tmp_path, capsys):
+    (tmp_path / 'r.md').write_text('# Results\n\nA discussion that a rerun must keep.\n')
     assert bench('--pendulum-steps', '40', '--hopper-steps', '30') == 0
     results = json.loads((tmp_path / 'r.json').read_text())
     assert len(results['runs']) == 6 and len(results['summary']) == 6
@@ -57,3 +59,7 @@ def test_the_reproduction_runs_end_to_end_on_a_tiny_budget(bench, tmp_path, caps
     resumed = json.loads((tmp_path / 'runs' / 'Pendulum-v1_pave_seed0' /
                           'result.json').read_text())
     assert resumed['steps'] == 60
+    text = (tmp_path / 'r.md').read_text()
+    assert 'A discussion that a rerun must keep.' in text
+    assert text.count('<!-- pave:reproduction:begin -->') == 1
+    assert '| Pendulum-v1 | TD3 + PAVE | 60 | 1 |' in text

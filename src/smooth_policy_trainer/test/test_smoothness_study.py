@@ -78,3 +78,30 @@ def test_the_study_runs_end_to_end_and_writes_its_tables(tmp_path):
     assert second.returncode == 0, second.stdout + second.stderr
     assert [log.stat().st_size for log in logs] == sizes
     assert results.read_text().count('<!-- study:main:begin -->') == 1
+
+
+def test_the_offpolicy_method_joins_the_study_with_its_own_budget(tmp_path):
+    results = tmp_path / 'results.md'
+    tiny_td3 = ['learner.learning_starts=20', 'learner.batch_size=8', 'actor.hidden_sizes=[8]',
+                'critic.hidden_sizes=[8]', 'run.eval_every=0', 'run.log_every=8',
+                'run.diagnostic_samples=8', 'env.num_envs=2']
+    command = [sys.executable, str(SCRIPT), '--tasks', 'hop', '--seeds', '0', '--methods',
+               'td3_pave', '--offpolicy-steps', '40', '--eval-episodes', '1',
+               '--eval-seconds', '1', '--out', str(tmp_path / 'runs'), '--results',
+               str(results), '--figures', str(tmp_path / 'figures'),
+               *sum((['--offpolicy-set', item] for item in tiny_td3), [])]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    run_dir = tmp_path / 'runs' / 'hop' / 'td3_pave' / 'seed0'
+    config = (run_dir / 'config.yaml').read_text()
+    assert 'clip: hop' in config and 'total_steps: 40' in config
+    assert 'enabled: true' in config.split('pave:')[1].split('caps:')[0]
+    assert (run_dir / 'policy').is_dir()
+    text = results.read_text()
+    assert '| TD3 + PAVE (40 transitions) |' in text
+    assert 'Off-policy runs: 40 env transitions each' in text
+    summary = json.loads((tmp_path / 'figures' / 'results.json').read_text())['summary']
+    # s / iteration: the time of as many transitions as one PPO iteration (64 x 24) collects.
+    iteration_s = summary['hop']['td3_pave']['iteration_s'][0]
+    assert iteration_s is not None and iteration_s > 0
