@@ -103,7 +103,7 @@ def test_the_replay_buffer_round_trips_through_its_state(assert_same):
 
 # -- learning a toy task --------------------------------------------------------------------------
 
-def bandit_learner(algorithm, pave):
+def bandit_learner(algorithm, pave, output='tanh'):
     """Return a learner for a contextual bandit: s ~ U(-1, 1), reward -(a - s / 2)^2."""
     torch.manual_seed(0)
     box = ActionBox([-1.0], [1.0])
@@ -113,18 +113,20 @@ def bandit_learner(algorithm, pave):
     critic = TwinQ(1, 1, (32, 32), 'silu', 0)
     regulariser = PAVE(PaveConfig(enabled=True), generators['pave']) if pave else None
     if algorithm == 'td3':
-        actor = DeterministicActor(1, box, (32, 32), 'silu', 0, 'tanh')
+        actor = DeterministicActor(1, box, (32, 32), 'silu', 0, output)
         return TD3(actor, critic, box, learner_config, TD3Config(), regulariser,
                    generators=generators)
-    actor = GaussianActor(1, box, (32, 32), 'silu', 0, 'tanh')
+    actor = GaussianActor(1, box, (32, 32), 'silu', 0, output)
     return SAC(actor, critic, box, learner_config, SACConfig(alpha=0.01, autotune=False),
                regulariser, generators=generators)
 
 
-@pytest.mark.parametrize('algorithm, pave', [('td3', False), ('td3', True), ('sac', False)])
-def test_the_learners_solve_a_contextual_bandit(algorithm, pave):
+@pytest.mark.parametrize('algorithm, pave, output', [
+    ('td3', False, 'tanh'), ('td3', True, 'tanh'), ('sac', False, 'tanh'),
+    ('td3', False, 'linear'), ('sac', False, 'linear')])   # linear: the exportable actor
+def test_the_learners_solve_a_contextual_bandit(algorithm, pave, output):
     torch.set_num_threads(1)
-    learner = bandit_learner(algorithm, pave)
+    learner = bandit_learner(algorithm, pave, output)
     generator = torch.Generator().manual_seed(1)
     states = torch.rand(1000, 1, generator=generator) * 2 - 1
     actions = learner.box.uniform(1000, generator)
@@ -136,7 +138,19 @@ def test_the_learners_solve_a_contextual_bandit(algorithm, pave):
         learner.update(buffer.sample(64, generator))
     probe = torch.linspace(-1, 1, 21)[:, None]
     error = (learner.act(probe, torch.zeros(21)) - probe / 2).abs().max().item()
-    assert error < 0.1, f'{algorithm} (pave {pave}) is {error:.3f} off the best action'
+    assert error < 0.1, f'{algorithm} (pave {pave}, {output}) is {error:.3f} off the best action'
+
+
+def test_the_linear_gaussian_actor_samples_with_the_gaussian_density():
+    # No tanh: a = u ~ N(mu, sigma), and log pi(a) is the Gaussian's, without a Jacobian term.
+    torch.manual_seed(0)
+    actor = GaussianActor(3, ActionBox([-1.0, -2.0], [1.0, 2.0]), (8,), 'silu', 0, 'linear')
+    states = torch.randn(5, 3)
+    actions, log_probs = actor.sample(states, torch.zeros(5), torch.Generator().manual_seed(2))
+    mean, std = actor.distribution(states, torch.zeros(5))
+    expected = torch.distributions.Normal(mean, std).log_prob(actions).sum(-1)
+    torch.testing.assert_close(log_probs, expected)
+    torch.testing.assert_close(actor(states, torch.zeros(5)), mean)
 
 
 # -- the Gym adapter ------------------------------------------------------------------------------
