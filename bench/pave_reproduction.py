@@ -51,13 +51,17 @@ METHODS = {'base': ['pave.enabled=false', 'caps.enabled=false'],
            'caps': ['pave.enabled=false', 'caps.enabled=true'],
            'pave': ['pave.enabled=true', 'caps.enabled=false']}
 LABELS = {'base': 'TD3', 'caps': 'TD3 + CAPS', 'pave': 'TD3 + PAVE'}
-# PAVE paper (arXiv 2601.22970), TD3, 5 seeds, 1e6 steps, Sm in its normalisation.
+# PAVE paper (arXiv 2601.22970), TD3, 5 seeds, 1e6 steps: Sm in its normalisation
+# (METHODS.md 7) and M_sup, the trajectory-wise sup of ||d2Q/dsda||_2 (as the authors' README
+# quotes it from the paper).
 PUBLISHED_SM = {'Hopper': {'base': 2.715, 'pave': 0.950},
                 'Walker2d': {'base': 1.990, 'pave': 1.272},
                 'LunarLander': {'base': 1.809, 'pave': 0.541}}
+PUBLISHED_SUP = {'Hopper': {'base': 8831, 'pave': 934}, 'Walker2d': {'base': 1923, 'pave': 643},
+                 'LunarLander': {'base': 990, 'pave': 151}}
 MARKERS = ('<!-- pave:reproduction:begin -->', '<!-- pave:reproduction:end -->')
 DIAGNOSTICS = ('sup_mixed_hessian_spectral', 'negative_definite_rate',
-               'action_gradient_sign_flip_rate')
+               'action_gradient_cosine_flip_rate', 'action_gradient_sign_flip_rate')
 
 
 def run_one(spec):
@@ -66,7 +70,8 @@ def run_one(spec):
     result_path = run_dir / 'result.json'
     if result_path.is_file():
         result = json.loads(result_path.read_text())
-        if result['steps'] >= spec['steps']:   # a larger budget resumes the run instead
+        # A larger budget resumes the run instead; older diagnostics are measured again.
+        if result['steps'] >= spec['steps'] and current(result['critic']):
             return {**result, 'skipped': True}
     if (run_dir / CHECKPOINT_DIR).is_dir():
         runner = OffPolicyRunner.resume(run_dir, spec['steps'], spec['progress'])
@@ -81,12 +86,19 @@ def run_one(spec):
         if runner.steps < spec['steps'] and runner.train() != 'finished':
             return None
         final = run_dir / 'evaluations' / f'step_{runner.steps:09d}.json'
-        evaluation = json.loads(final.read_text()) if final.is_file() else runner.evaluate()
+        evaluation = json.loads(final.read_text()) if final.is_file() else None
+        if evaluation is None or not current(evaluation['critic']):
+            evaluation = runner.evaluate()   # deterministic: the same return and Sm
         result = summarize(spec, evaluation, runner.wall_time_s)
     finally:
         runner.close()
     result_path.write_text(json.dumps(result, indent=2) + '\n')
     return result
+
+
+def current(critic):
+    """Whether critic diagnostics were measured on the evaluation trajectories."""
+    return (critic or {}).get('source') == 'evaluation trajectories'
 
 
 def summarize(spec, evaluation, wall_time_s):
@@ -143,10 +155,11 @@ def markdown(rows, args):
         'seeds. Each run is evaluated at its end on deterministic episodes run to their end. '
         "Sm is in PAVE's normalisation (raw |FFT|, f_s = 1, METHODS.md 8), per episode and "
         "action dimension. HFR at the task's control rate, with a cut-off of min(10 Hz, "
-        f'f_s / 4) ({hfr_settings}). Critic '
-        "diagnostics on Q1 at the actor's actions over replay samples: sup of the spectral "
-        'norm of d2Q/dads, the fraction of samples where d2Q/da2 is negative definite, and '
-        'the sign-flip rate of grad_a Q between consecutive steps.', '',
+        f'f_s / 4) ({hfr_settings}). Critic diagnostics on Q1 along the same deterministic '
+        "evaluation trajectories, at the actor's actions: sup of the spectral norm of "
+        'd2Q/dads over the visited states, the fraction of them where d2Q/da2 is negative '
+        'definite, and the sign-flip rate: the fraction of consecutive steps where the cosine '
+        'between the two grad_a Q is negative.', '',
         '| task | method | steps | seeds | return | Sm (PAVE) | paper Sm | HFR | '
         'sup ‖d²Q/dads‖₂ | neg.-def. rate | sign-flip rate | wall time (h) |',
         '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
@@ -159,11 +172,13 @@ def markdown(rows, args):
             f"{'—' if paper is None else f'{paper:.3f}'} | {cell(row['hfr'])} | "
             f"{cell(row['sup_mixed_hessian_spectral'])} | "
             f"{cell(row['negative_definite_rate'])} | "
-            f"{cell(row['action_gradient_sign_flip_rate'])} | {cell(hours, 2)} |")
+            f"{cell(row['action_gradient_cosine_flip_rate'])} | {cell(hours, 2)} |")
     lines += ['', 'Published (PAVE paper, arXiv 2601.22970; TD3, 5 seeds, 1e6 steps on MuJoCo; '
-              'Sm in its normalisation):', '', '| task | TD3 Sm | TD3 + PAVE Sm |',
-              '| --- | ---: | ---: |']
-    lines += [f"| {task} | {figures['base']:.3f} | {figures['pave']:.3f} |"
+              'Sm in its normalisation, sup ‖d²Q/dads‖₂ along trajectories):', '',
+              '| task | TD3 Sm | TD3 + PAVE Sm | TD3 sup ‖d²Q/dads‖₂ | TD3 + PAVE sup |',
+              '| --- | ---: | ---: | ---: | ---: |']
+    lines += [f"| {task} | {figures['base']:.3f} | {figures['pave']:.3f} | "
+              f"{PUBLISHED_SUP[task]['base']} | {PUBLISHED_SUP[task]['pave']} |"
               for task, figures in PUBLISHED_SM.items()]
     return '\n'.join(lines + ['', MARKERS[1]])
 

@@ -11,9 +11,14 @@ critic, J_pi = -[d2Q/da2]^-1 d2Q/dsda):
   action-gradient moves per unit of state change.
 - ``negative_definite_rate``: the fraction of samples where d2Q/da2 (symmetrised) has only
   negative eigenvalues, so that pi(s) is a strict local maximum of Q(s, .).
-- ``action_gradient_sign_flip_rate``: over consecutive steps (s_t, s_t+1) of one trajectory and
-  over action dimensions, the fraction where grad_a Q changes sign (a product < 0; a zero is
-  no flip).
+- ``action_gradient_cosine_flip_rate``: over consecutive steps (s_t, s_t+1) of one
+  trajectory, the fraction where the cosine between grad_a Q(s_t, a_t) and
+  grad_a Q(s_t+1, a_t+1) is negative: the actor is pushed the opposite way one step later
+  (PAVE's sign-flip measure). ``action_gradient_sign_flip_rate`` counts the same per action
+  dimension (a product < 0; a zero is no flip); with one action the two are equal.
+
+The runner measures them on the deterministic evaluation trajectories of a Gym task (the states
+the policy visits, as the paper does) and on replay samples for the imitation tasks.
 
 Second derivatives come from autograd, one backward pass per action dimension.
 """
@@ -56,6 +61,14 @@ def sign_flip_rate(gradients, next_gradients, valid=None):
     return float((flips * valid).sum() / valid.sum().clamp_min(1.0))
 
 
+def cosine_flip_rate(gradients, next_gradients, valid=None):
+    """Return the fraction of pairs whose gradients point into opposite half-spaces."""
+    flips = ((gradients * next_gradients).sum(-1) < 0).float()
+    if valid is None:
+        return float(flips.mean())
+    return float((flips * valid).sum() / valid.sum().clamp_min(1.0))
+
+
 def critic_diagnostics(q, actor, box, batch):
     """
     Return the diagnostics of critic ``q`` on a batch of Transitions (as the networks see them).
@@ -78,6 +91,8 @@ def critic_diagnostics(q, actor, box, batch):
         'sup_mixed_hessian_frobenius': float(frobenius.max()),
         'mean_mixed_hessian_spectral': float(spectral.mean()),
         'negative_definite_rate': float((eigenvalues.max(-1).values < 0).float().mean()),
+        'action_gradient_cosine_flip_rate': cosine_flip_rate(gradients, next_gradients,
+                                                             batch.next_valid),
         'action_gradient_sign_flip_rate': sign_flip_rate(gradients, next_gradients,
                                                          batch.next_valid),
         'samples': len(batch.actions),

@@ -141,14 +141,16 @@ class GymVectorEnv:
             env.close()
 
 
-def evaluate_gym_policy(act, env_id, episodes=10, seed=EVAL_SEED, cutoff_hz=10.0):
+def evaluate_gym_policy(act, env_id, episodes=10, seed=EVAL_SEED, cutoff_hz=10.0,
+                        keep_observations=False):
     """
     Run ``episodes`` deterministic episodes of ``act`` (observations -> actions, numpy).
 
     Each episode runs to its end (termination or the time limit). HFR's cut-off is
     min(cutoff_hz, f_s / 4): Pendulum's 20 Hz control has its Nyquist frequency at 10 Hz, where
     the usual 10 Hz cut-off would leave nothing above it. Episodes shorter than MIN_WINDOW
-    samples are left out of the smoothness figures.
+    samples are left out of the smoothness figures. With ``keep_observations`` the result also
+    holds ``observations``: per episode, the (T, n) array of the states acted on.
     """
     env = GymVectorEnv(env_id, episodes, seed)
     try:
@@ -156,11 +158,13 @@ def evaluate_gym_policy(act, env_id, episodes=10, seed=EVAL_SEED, cutoff_hz=10.0
         alive = np.ones(episodes, bool)
         returns, lengths = np.zeros(episodes), np.zeros(episodes, dtype=np.int64)
         actions_log = [[] for _ in range(episodes)]
+        states_log = [[] for _ in range(episodes)]
         while alive.any():
             actions = np.clip(act(observations), env.action_low, env.action_high)
             step = env.step(actions)
             for i in np.flatnonzero(alive):
                 actions_log[i].append(actions[i])
+                states_log[i].append(observations[i])
             returns[alive] += step.rewards[alive]
             lengths[alive] += 1
             alive &= ~(step.terminated | step.truncated)
@@ -185,7 +189,10 @@ def evaluate_gym_policy(act, env_id, episodes=10, seed=EVAL_SEED, cutoff_hz=10.0
         'window_length': int(round(np.mean(windows))), 'window_length_min': int(min(windows)),
         'episodes': len(values), 'parameters': parameters[name]}
         for name, values in figures.items()}
-    return {'gym_id': env_id, 'episodes': episodes, 'seed': seed,
-            'return': float(returns.mean()), 'return_std': float(returns.std()),
-            'episode_length': float(lengths.mean()), 'sample_rate_hz': rate,
-            'smoothness': smoothness}
+    result = {'gym_id': env_id, 'episodes': episodes, 'seed': seed,
+              'return': float(returns.mean()), 'return_std': float(returns.std()),
+              'episode_length': float(lengths.mean()), 'sample_rate_hz': rate,
+              'smoothness': smoothness}
+    if keep_observations:
+        result['observations'] = [np.stack(log) for log in states_log]
+    return result

@@ -219,12 +219,15 @@ class OffPolicyRunner:
             def act(observations):
                 phases = torch.zeros(len(observations))
                 return self.learner.act(self.states(observations), phases).numpy()
-            result = evaluate_gym_policy(act, self.config.gym.env_id, run.eval_episodes)
+            result = evaluate_gym_policy(act, self.config.gym.env_id, run.eval_episodes,
+                                         keep_observations=True)
+            trajectories = result.pop('observations')
         else:
             result = evaluate_policy(self.export_policy(), self.config.env, run.eval_episodes,
                                      run.eval_seconds, seed=EVAL_SEED)
+            trajectories = None
         result['steps'] = self.steps
-        result['critic'] = self.diagnose()
+        result['critic'] = self.diagnose(trajectories)
         folder = self.run_dir / 'evaluations'
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f'step_{self.steps:09d}.json').write_text(json.dumps(result, indent=2) + '\n')
@@ -235,14 +238,32 @@ class OffPolicyRunner:
                       f"critic {result['critic']}")
         return result
 
-    def diagnose(self):
-        """Return the critic diagnostics of Q1 on a replay sample (None while it is empty)."""
-        if len(self.replay) == 0:
+    def diagnose(self, trajectories=None):
+        """
+        Return the critic diagnostics of Q1, with the ``source`` of their states.
+
+        On ``trajectories`` (per episode, the raw states the deterministic policy visited) when
+        given, as PAVE measures them; else on a replay sample (None while the buffer is empty).
+        """
+        if trajectories:
+            states = [self.states(episode) for episode in trajectories if len(episode) > 1]
+            if not states:
+                return None
+            pairs = sum(len(episode) - 1 for episode in states)
+            zeros = torch.zeros(pairs)
+            batch = Transitions(torch.cat([episode[:-1] for episode in states]), zeros,
+                                torch.zeros(pairs, len(self.learner.box.low)), zeros,
+                                torch.cat([episode[1:] for episode in states]), zeros, zeros,
+                                torch.ones(pairs))
+            source = 'evaluation trajectories'
+        elif len(self.replay):
+            generator = torch.Generator().manual_seed(DIAGNOSTIC_SEED)
+            batch = self.sample(self.config.run.diagnostic_samples, generator)
+            source = 'replay samples'
+        else:
             return None
-        generator = torch.Generator().manual_seed(DIAGNOSTIC_SEED)
-        batch = self.sample(self.config.run.diagnostic_samples, generator)
-        return critic_diagnostics(self.learner.critic.q1, self.learner.actor, self.learner.box,
-                                  batch)
+        return {**critic_diagnostics(self.learner.critic.q1, self.learner.actor,
+                                     self.learner.box, batch), 'source': source}
 
     def export_policy(self):
         """Return the deterministic actor as an lpn_controller ExportedPolicy (imitation)."""
@@ -372,7 +393,8 @@ class OffPolicyRunner:
             if figure['value'] is not None:
                 scalars[f'eval/{name}'] = figure['value']
         for name, value in (result['critic'] or {}).items():
-            scalars[f'critic/{name}'] = value
+            if name != 'source':
+                scalars[f'critic/{name}'] = value
         for name, value in scalars.items():
             self.writer.add_scalar(name, value, self.steps)
 

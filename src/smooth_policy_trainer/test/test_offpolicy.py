@@ -296,6 +296,7 @@ def test_an_imitation_run_resumes_exactly_and_exports_its_actor(tmp_path, assert
                              'step_000000048.json').read_text())
     assert evaluation['smoothness']['sm']['value'] is not None
     assert 0 <= evaluation['critic']['negative_definite_rate'] <= 1
+    assert evaluation['critic']['source'] == 'replay samples'   # the runtime has no critic
     split = tiny(tmp_path, TINY_IMITATION, 'run.total_steps=24', 'run.checkpoint_every=24')
     assert train(split, tmp_path / 'split')[0] == 'finished'
     runner = OffPolicyRunner.resume(tmp_path / 'split', 48, progress=False)

@@ -174,6 +174,9 @@ def test_the_diagnostics_of_a_quadratic_critic_are_known():
     # Gradients (3 s0, s1): flips in 1 of 2 dimensions, then 2 of 2, then 0; the fourth pair
     # crosses an episode end and is left out.
     assert result['action_gradient_sign_flip_rate'] == pytest.approx(0.5)
+    # As vectors: (3, 1) -> (3, -1) keeps its direction (cosine 0.8); (6, -1) -> (-6, 1)
+    # reverses; (1.5, 1) -> (1.5, 1) stays.
+    assert result['action_gradient_cosine_flip_rate'] == pytest.approx(1 / 3)
     mixed_hessian, action_hessian = second_derivatives(q, states, torch.zeros(4),
                                                        torch.zeros(4, 2))
     assert torch.allclose(mixed_hessian, mixed.T.expand(4, 2, 3))

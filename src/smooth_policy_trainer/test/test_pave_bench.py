@@ -42,13 +42,14 @@ def test_the_reproduction_runs_end_to_end_on_a_tiny_budget(bench, tmp_path, caps
     for run in results['runs']:
         assert math.isfinite(run['return']) and run['wall_time_s'] > 0
         assert {'sup_mixed_hessian_spectral', 'negative_definite_rate',
-                'action_gradient_sign_flip_rate'} <= set(run['critic'])
+                'action_gradient_cosine_flip_rate'} <= set(run['critic'])
+        assert run['critic']['source'] == 'evaluation trajectories'
     pendulum = [run for run in results['runs'] if run['task'] == 'Pendulum-v1']
     assert all(run['steps'] == 40 and run['sm_pave'] > 0 for run in pendulum)
     assert {run['hfr_cutoff_hz'] for run in pendulum} == {5.0}   # f_s / 4 at 20 Hz
     text = (tmp_path / 'r.md').read_text()
     assert '| Hopper-v5 | TD3 + PAVE | 30 | 1 |' in text and '| 0.950 |' in text
-    assert '| Walker2d | 1.990 | 1.272 |' in text and 'LunarLander' in text
+    assert '| Walker2d | 1.990 | 1.272 | 1923 | 643 |' in text and 'LunarLander' in text
     capsys.readouterr()
 
     # Finished runs are skipped; a larger budget resumes a run from its checkpoint.
@@ -63,3 +64,21 @@ def test_the_reproduction_runs_end_to_end_on_a_tiny_budget(bench, tmp_path, caps
     assert 'A discussion that a rerun must keep.' in text
     assert text.count('<!-- pave:reproduction:begin -->') == 1
     assert '| Pendulum-v1 | TD3 + PAVE | 60 | 1 |' in text
+
+
+def test_results_with_replay_diagnostics_are_measured_again(bench, tmp_path, capsys):
+    # Runs finished before the diagnostics moved onto the evaluation trajectories: rerunning
+    # re-evaluates them from their last checkpoint, with the same (deterministic) return.
+    arguments = ('--pendulum-steps', '40', '--tasks', 'Pendulum-v1', '--methods', 'base')
+    assert bench(*arguments) == 0
+    run_dir = tmp_path / 'runs' / 'Pendulum-v1_base_seed0'
+    fresh = json.loads((run_dir / 'result.json').read_text())
+    for path in (run_dir / 'result.json', run_dir / 'evaluations' / 'step_000000040.json'):
+        old = json.loads(path.read_text())
+        del old['critic']['source']
+        path.write_text(json.dumps(old))
+    capsys.readouterr()
+    assert bench(*arguments) == 0
+    assert 'Pendulum-v1_base_seed0: done' in capsys.readouterr().out
+    again = json.loads((run_dir / 'result.json').read_text())
+    assert again['critic'] == fresh['critic'] and again['return'] == fresh['return']
