@@ -64,8 +64,20 @@ DIAGNOSTICS = ('sup_mixed_hessian_spectral', 'negative_definite_rate',
                'action_gradient_cosine_flip_rate', 'action_gradient_sign_flip_rate')
 
 
+# Set once this process has seen Ctrl-C: a pool worker then starts no further run (the pool
+# hands each worker its next run before the parent can cancel it).
+STOPPED = []
+
+
+def stop_on_interrupt():
+    """Pool worker initialiser: Ctrl-C outside a run's training marks the worker stopped."""
+    signal.signal(signal.SIGINT, lambda *_: STOPPED.append(True))
+
+
 def run_one(spec):
     """Train (or resume, or skip) one run; returns its result, or None if interrupted."""
+    if STOPPED:
+        return None
     run_dir = Path(spec['output_dir']) / spec['name']
     result_path = run_dir / 'result.json'
     if result_path.is_file():
@@ -84,6 +96,7 @@ def run_one(spec):
         runner = OffPolicyRunner(config, run_dir, spec['progress'])
     try:
         if runner.steps < spec['steps'] and runner.train() != 'finished':
+            STOPPED.append(True)   # the runner took the Ctrl-C, saved and stopped
             return None
         final = run_dir / 'evaluations' / f'step_{runner.steps:09d}.json'
         evaluation = json.loads(final.read_text()) if final.is_file() else None
@@ -225,13 +238,12 @@ def main():
                   flush=True)
     else:
         # A worker's runner handles Ctrl-C itself (finish the step, save, stop); outside
-        # training the workers ignore it, and here it only stops new runs from starting.
+        # training it marks the worker stopped, and here it stops new runs from starting.
         stop = []
         previous = signal.signal(signal.SIGINT, lambda *_: stop.append(True))
         context = multiprocessing.get_context('spawn')
         with ProcessPoolExecutor(args.jobs, mp_context=context,
-                                 initializer=signal.signal,
-                                 initargs=(signal.SIGINT, signal.SIG_IGN)) as pool:
+                                 initializer=stop_on_interrupt) as pool:
             futures = {pool.submit(run_one, {**spec, 'progress': False}): spec
                        for spec in specs}
             for future in as_completed(futures):

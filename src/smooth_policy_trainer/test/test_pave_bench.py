@@ -30,6 +30,7 @@ def bench(monkeypatch, tmp_path):
     def run(*arguments):
         monkeypatch.setattr(sys, 'argv', ['pave_reproduction.py', *outputs, *TINY, *arguments])
         return module.main()
+    run.module = module
     yield run
     torch.set_num_threads(threads)
 
@@ -82,3 +83,16 @@ def test_results_with_replay_diagnostics_are_measured_again(bench, tmp_path, cap
     assert 'Pendulum-v1_base_seed0: done' in capsys.readouterr().out
     again = json.loads((run_dir / 'result.json').read_text())
     assert again['critic'] == fresh['critic'] and again['return'] == fresh['return']
+
+
+def test_after_an_interrupted_run_a_process_starts_no_other(bench, tmp_path, monkeypatch):
+    # A pool worker is handed its next run before the parent can cancel it: once one run was
+    # interrupted (or Ctrl-C came between runs), run_one must not start another.
+    module = bench.module
+    monkeypatch.setattr(module, 'STOPPED', [])
+    monkeypatch.setattr(module.OffPolicyRunner, 'train', lambda runner: 'interrupted')
+    spec = {'task': 'Pendulum-v1', 'method': 'base', 'seed': 0, 'steps': 40, 'progress': False,
+            'output_dir': str(tmp_path / 'runs'), 'overrides': [], 'name': 'first'}
+    assert module.run_one(spec) is None and module.STOPPED
+    assert module.run_one({**spec, 'name': 'second'}) is None
+    assert not (tmp_path / 'runs' / 'second').exists()
