@@ -14,17 +14,17 @@ between ``<!-- pave:reproduction:begin -->`` and ``<!-- pave:reproduction:end --
 results file (docs/results.md; the text around the markers is kept), with the paper's
 published figures beside ours.
 
-Budgets: Pendulum 1e5 steps as in the paper; Hopper 60 000 by default, where the paper trains
-1e6. bench/offpolicy_throughput.py measured on the 2-core machine with other jobs on it
-(transitions/s, one update each): Pendulum TD3 165, + CAPS 132, + PAVE 26; Hopper 143, 113, 24
-(PAVE's three terms cost about 6x the TD3 update; the figures varied by 1.5x with the load).
-So with one job the 9 Pendulum runs take about 4.5 h and the 9 Hopper runs at 60 000 steps
-about 3 h; ``--jobs 2`` halves that on an otherwise idle machine. A tiny budget runs end to end
-in seconds (``--pendulum-steps 60 --hopper-steps 60 --seeds 1 --set
-learner.learning_starts=20 ...``).
+Budgets: Pendulum 1e5 steps as in the paper; Hopper 100 000 by default, where the paper trains
+1e6: what fits about two hours of the 2-core development machine. There, with two runs side by
+side (``--jobs 2``), a Pendulum run of 1e5 steps took about 9 minutes for TD3 and TD3 + CAPS
+(about 185 transitions/s, one update each) and 50 minutes for TD3 + PAVE (32 transitions/s
+once learning starts: PAVE's three terms cost about 6x the TD3 update), so the 9 Pendulum runs
+take about 1.7 h and the 9 Hopper runs about 2 h. bench/offpolicy_throughput.py measures the
+rates. A tiny budget runs end to end in seconds (``--pendulum-steps 60 --hopper-steps 60
+--seeds 1 --set learner.learning_starts=20 ...``).
 
     .venv/bin/python bench/pave_reproduction.py [--pendulum-steps 100000]
-        [--hopper-steps 60000] [--seeds 3] [--tasks Pendulum-v1 Hopper-v5]
+        [--hopper-steps 100000] [--seeds 3] [--tasks Pendulum-v1 Hopper-v5]
         [--methods base caps pave] [--jobs 1] [--output-dir runs/pave_reproduction]
         [--json docs/results_pave.json] [--results docs/results.md] [--set KEY=VALUE]
 """
@@ -199,7 +199,7 @@ def markdown(rows, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--pendulum-steps', type=int, default=100_000)
-    parser.add_argument('--hopper-steps', type=int, default=60_000)
+    parser.add_argument('--hopper-steps', type=int, default=100_000)
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--tasks', nargs='+', default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
