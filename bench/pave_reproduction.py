@@ -26,13 +26,15 @@ rates. A tiny budget runs end to end in seconds (``--pendulum-steps 60 --hopper-
     .venv/bin/python bench/pave_reproduction.py [--pendulum-steps 100000]
         [--hopper-steps 100000] [--seeds 3] [--tasks Pendulum-v1 Hopper-v5]
         [--methods base caps pave] [--jobs 1] [--output-dir runs/pave_reproduction]
-        [--json docs/results_pave.json] [--results docs/results.md] [--set KEY=VALUE]
+        [--json docs/results_pave.json] [--results docs/results.md] [--figures docs/pave]
+        [--set KEY=VALUE]
 """
 
 import argparse
 from concurrent.futures import as_completed, ProcessPoolExecutor
 import json
 import multiprocessing
+import os
 from pathlib import Path
 import signal
 import sys
@@ -44,7 +46,7 @@ from smooth_policy_trainer.export import git_revision
 from smooth_policy_trainer.offpolicy_config import load_offpolicy_config
 from smooth_policy_trainer.offpolicy_runner import OffPolicyRunner
 from smooth_policy_trainer.train_config import ConfigError
-from study_report import replace_section
+from study_report import plt, replace_section
 
 CONFIGS = {'Pendulum-v1': 'td3_pendulum', 'Hopper-v5': 'td3_pave_hopper'}
 METHODS = {'base': ['pave.enabled=false', 'caps.enabled=false'],
@@ -152,7 +154,41 @@ def aggregate(results):
     return rows
 
 
-def markdown(rows, args):
+def plot_training(output_dir, specs, path):
+    """Plot return and Sm (PAVE) of the periodic evaluations against steps; returns the path."""
+    figure, (returns, smoothness) = plt.subplots(1, 2, figsize=(11, 4))
+    for index, method in enumerate(dict.fromkeys(spec['method'] for spec in specs)):
+        curves = []
+        for spec in specs:
+            if spec['method'] != method:
+                continue
+            folder = Path(output_dir) / spec['name'] / 'evaluations'
+            evaluations = [json.loads(file.read_text()) for file in sorted(folder.glob('*.json'))]
+            curves.append({e['steps']: (e['return'], e['smoothness']['sm_pave']['value'])
+                           for e in evaluations if e['steps'] > 0})
+        steps = sorted(set.intersection(*(set(curve) for curve in curves))) if curves else []
+        if not steps:
+            continue
+        # Mean over the seeds at the evaluations they share; learning starts at 1e4 steps.
+        mean = np.mean([[curve[step] for step in steps] for curve in curves], axis=0)
+        for axes, column in ((returns, 0), (smoothness, 1)):
+            axes.plot(steps, mean[:, column], marker='o', markersize=3,
+                      color=plt.cm.tab10(index), label=f'{LABELS[method]} ({len(curves)} seeds)')
+    returns.set_ylabel('return (deterministic evaluation)')
+    smoothness.set_ylabel("Sm, PAVE's normalisation (lower is smoother)")
+    for axes in (returns, smoothness):
+        axes.set_xlabel('environment steps')
+        axes.grid(True, alpha=0.3)
+    returns.legend(fontsize=8)
+    figure.suptitle(f"{specs[0]['task']}: mean over seeds of the periodic evaluations")
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return Path(path)
+
+
+def markdown(rows, args, plots=None):
     """Return the results section, between its markers: our table, then the paper's."""
     def cell(pair, digits=3):
         mean, std = pair
@@ -193,6 +229,9 @@ def markdown(rows, args):
     lines += [f"| {task} | {figures['base']:.3f} | {figures['pave']:.3f} | "
               f"{PUBLISHED_SUP[task]['base']} | {PUBLISHED_SUP[task]['pave']} |"
               for task, figures in PUBLISHED_SM.items()]
+    for task, path in (plots or {}).items():
+        link = os.path.relpath(path, Path(args.results).resolve().parent)
+        lines += ['', f'![Return and Sm against steps, {task}]({Path(link).as_posix()})']
     return '\n'.join(lines + ['', MARKERS[1]])
 
 
@@ -208,6 +247,8 @@ def main():
     parser.add_argument('--json', default='docs/results_pave.json')
     parser.add_argument('--results', default='docs/results.md',
                         help='markdown file whose PAVE section is rewritten')
+    parser.add_argument('--figures', default='docs/pave',
+                        help='folder for the training-curve plots')
     parser.add_argument('--set', dest='overrides', action='append', default=[],
                         metavar='KEY=VALUE', help='override a config key of every run')
     parser.add_argument('--no-progress', action='store_true')
@@ -266,7 +307,10 @@ def main():
     rows = aggregate(results)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({'runs': results, 'summary': rows}, indent=2) + '\n')
-    section = markdown(rows, args)
+    plots = {task: plot_training(args.output_dir, [s for s in specs if s['task'] == task],
+                                 (Path(args.figures) / f'{task}_training.png').resolve())
+             for task in args.tasks}
+    section = markdown(rows, args, plots)
     replace_section(args.results, *MARKERS, section,
                     '# Results\n\n## PAVE reproduction (bench/pave_reproduction.py)\n\n')
     print(section)

@@ -25,7 +25,7 @@ def bench(monkeypatch, tmp_path):
     spec.loader.exec_module(module)
     threads = torch.get_num_threads()
     outputs = ['--output-dir', str(tmp_path / 'runs'), '--json', str(tmp_path / 'r.json'),
-               '--results', str(tmp_path / 'r.md')]
+               '--results', str(tmp_path / 'r.md'), '--figures', str(tmp_path / 'figures')]
 
     def run(*arguments):
         monkeypatch.setattr(sys, 'argv', ['pave_reproduction.py', *outputs, *TINY, *arguments])
@@ -51,6 +51,9 @@ def test_the_reproduction_runs_end_to_end_on_a_tiny_budget(bench, tmp_path, caps
     text = (tmp_path / 'r.md').read_text()
     assert '| Hopper-v5 | TD3 + PAVE | 30 | 1 |' in text and '| 0.950 |' in text
     assert '| Walker2d | 1.990 | 1.272 | 1923 | 643 |' in text and 'LunarLander' in text
+    for task in ('Pendulum-v1', 'Hopper-v5'):
+        assert (tmp_path / 'figures' / f'{task}_training.png').stat().st_size > 0
+        assert f'](figures/{task}_training.png)' in text
     capsys.readouterr()
 
     # Finished runs are skipped; a larger budget resumes a run from its checkpoint.
