@@ -17,6 +17,7 @@ SAC. PAVE's curvature term differentiates Q twice in a, so the critic's activati
 smooth: SiLU (METHODS.md 7); ReLU's second derivative is zero almost everywhere.
 """
 
+import copy
 from dataclasses import dataclass
 
 from smooth_policy_trainer.policies import ACTIVATIONS, MLPActor, phase_features
@@ -201,6 +202,57 @@ def gradient_step(optimizer, loss, parameters, max_grad_norm=0.0):
     if max_grad_norm > 0:
         nn.utils.clip_grad_norm_(parameters, max_grad_norm)
     optimizer.step()
+
+
+class TwinCriticLearner:
+    """
+    What TD3 and SAC share.
+
+    The actor, the twin critics and their target, both optimisers, the critic step and the
+    checkpoint state of all of these; each algorithm adds its own parts.
+    """
+
+    def __init__(self, actor, critic, box, learner, pave, caps, bound_penalty, generators):
+        self.actor, self.critic, self.box, self.learner = actor, critic, box, learner
+        self.pave, self.caps, self.bound_penalty = pave, caps, bound_penalty
+        self.generators = generators or {}
+        self.critic_target = copy.deepcopy(critic).requires_grad_(False)
+        self.actor_optimizer = torch.optim.Adam(actor.parameters(),
+                                                lr=learner.actor_learning_rate)
+        self.critic_optimizer = torch.optim.Adam(critic.parameters(),
+                                                 lr=learner.critic_learning_rate)
+        self.updates = 0
+
+    def critic_step(self, batch, targets):
+        """One step of both critics on their TD loss to ``targets`` plus PAVE's; returns logs."""
+        q1, q2 = self.critic(batch.observations, batch.phases, batch.actions)
+        td_loss = (q1 - targets).pow(2).mean() + (q2 - targets).pow(2).mean()
+        critic_loss = td_loss
+        logs = {'td_loss': td_loss.item(), 'q1': q1.mean().item()}
+        if self.pave is not None:
+            term, pave_logs = self.pave(self.critic, batch)
+            critic_loss = critic_loss + term
+            logs.update(pave_logs)
+        gradient_step(self.critic_optimizer, critic_loss, self.critic.parameters(),
+                      self.learner.max_grad_norm)
+        return logs
+
+    def state_dict(self):
+        """Everything needed to continue training exactly (the shared part)."""
+        return {'actor': self.actor.state_dict(), 'critic': self.critic.state_dict(),
+                'critic_target': self.critic_target.state_dict(),
+                'actor_optimizer': self.actor_optimizer.state_dict(),
+                'critic_optimizer': self.critic_optimizer.state_dict(),
+                'updates': self.updates}
+
+    def load_state_dict(self, state):
+        """Restore from state_dict() (the shared part)."""
+        self.actor.load_state_dict(state['actor'])
+        self.critic.load_state_dict(state['critic'])
+        self.critic_target.load_state_dict(state['critic_target'])
+        self.actor_optimizer.load_state_dict(state['actor_optimizer'])
+        self.critic_optimizer.load_state_dict(state['critic_optimizer'])
+        self.updates = int(state['updates'])
 
 
 def actor_smoothing_terms(actor, actions, batch, box, caps, caps_generator, bound_penalty):

@@ -9,12 +9,11 @@ entropy -scale * m (when autotuned); Polyak averaging of the target critics. As 
 there is no target actor.
 """
 
-import copy
 from dataclasses import dataclass
 import math
 
 from smooth_policy_trainer.actor_critic import (actor_smoothing_terms, gradient_step,
-                                                LearnerConfig, soft_update)
+                                                LearnerConfig, soft_update, TwinCriticLearner)
 import torch
 
 
@@ -30,24 +29,16 @@ class SACConfig:
     log_std_max: float = 2.0
 
 
-class SAC:
+class SAC(TwinCriticLearner):
     """Owns the Gaussian actor, the twin critics, their targets, the temperature; updates."""
 
     def __init__(self, actor, critic, box, learner=LearnerConfig(), config=SACConfig(),
                  pave=None, caps=None, bound_penalty=0.0, generators=None):
-        self.actor, self.critic, self.box = actor, critic, box
-        self.learner, self.config = learner, config
-        self.pave, self.caps, self.bound_penalty = pave, caps, bound_penalty
-        self.generators = generators or {}
-        self.critic_target = copy.deepcopy(critic).requires_grad_(False)
-        self.actor_optimizer = torch.optim.Adam(actor.parameters(),
-                                                lr=learner.actor_learning_rate)
-        self.critic_optimizer = torch.optim.Adam(critic.parameters(),
-                                                 lr=learner.critic_learning_rate)
+        super().__init__(actor, critic, box, learner, pave, caps, bound_penalty, generators)
+        self.config = config
         self.log_alpha = torch.tensor(math.log(config.alpha), requires_grad=True)
         self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=config.alpha_learning_rate)
         self.target_entropy = -config.target_entropy_scale * len(box.low)
-        self.updates = 0
 
     @property
     def alpha(self):
@@ -77,16 +68,7 @@ class SAC:
             targets = batch.rewards + learner.gamma * (1.0 - batch.terminated) * \
                 (next_q - alpha * next_log_probs)
 
-        q1, q2 = self.critic(batch.observations, batch.phases, batch.actions)
-        td_loss = (q1 - targets).pow(2).mean() + (q2 - targets).pow(2).mean()
-        critic_loss = td_loss
-        logs = {'td_loss': td_loss.item(), 'q1': q1.mean().item(), 'alpha': alpha}
-        if self.pave is not None:
-            term, pave_logs = self.pave(self.critic, batch)
-            critic_loss = critic_loss + term
-            logs.update(pave_logs)
-        gradient_step(self.critic_optimizer, critic_loss, self.critic.parameters(),
-                      learner.max_grad_norm)
+        logs = {**self.critic_step(batch, targets), 'alpha': alpha}   # TD loss + PAVE's
 
         actions, log_probs = self.actor.sample(batch.observations, batch.phases, sampler)
         # The actor's gradient flows through the critics; their own gradients are not needed.
@@ -114,22 +96,12 @@ class SAC:
 
     def state_dict(self):
         """Everything needed to continue training exactly."""
-        return {'actor': self.actor.state_dict(), 'critic': self.critic.state_dict(),
-                'critic_target': self.critic_target.state_dict(),
-                'actor_optimizer': self.actor_optimizer.state_dict(),
-                'critic_optimizer': self.critic_optimizer.state_dict(),
-                'log_alpha': self.log_alpha.detach().clone(),
-                'alpha_optimizer': self.alpha_optimizer.state_dict(),
-                'updates': self.updates}
+        return {**super().state_dict(), 'log_alpha': self.log_alpha.detach().clone(),
+                'alpha_optimizer': self.alpha_optimizer.state_dict()}
 
     def load_state_dict(self, state):
         """Restore from state_dict()."""
-        self.actor.load_state_dict(state['actor'])
-        self.critic.load_state_dict(state['critic'])
-        self.critic_target.load_state_dict(state['critic_target'])
-        self.actor_optimizer.load_state_dict(state['actor_optimizer'])
-        self.critic_optimizer.load_state_dict(state['critic_optimizer'])
+        super().load_state_dict(state)
         with torch.no_grad():
             self.log_alpha.copy_(state['log_alpha'])
         self.alpha_optimizer.load_state_dict(state['alpha_optimizer'])
-        self.updates = int(state['updates'])

@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass
 
 from smooth_policy_trainer.actor_critic import (actor_smoothing_terms, gradient_step,
-                                                LearnerConfig, soft_update)
+                                                LearnerConfig, soft_update, TwinCriticLearner)
 import torch
 
 
@@ -26,22 +26,14 @@ class TD3Config:
     policy_delay: int = 2            # critic updates per actor (and target) update
 
 
-class TD3:
+class TD3(TwinCriticLearner):
     """Owns the actor, the twin critics, their targets and optimisers; acts and updates."""
 
     def __init__(self, actor, critic, box, learner=LearnerConfig(), config=TD3Config(),
                  pave=None, caps=None, bound_penalty=0.0, generators=None):
-        self.actor, self.critic, self.box = actor, critic, box
-        self.learner, self.config = learner, config
-        self.pave, self.caps, self.bound_penalty = pave, caps, bound_penalty
-        self.generators = generators or {}
+        super().__init__(actor, critic, box, learner, pave, caps, bound_penalty, generators)
+        self.config = config
         self.actor_target = copy.deepcopy(actor).requires_grad_(False)
-        self.critic_target = copy.deepcopy(critic).requires_grad_(False)
-        self.actor_optimizer = torch.optim.Adam(actor.parameters(),
-                                                lr=learner.actor_learning_rate)
-        self.critic_optimizer = torch.optim.Adam(critic.parameters(),
-                                                 lr=learner.critic_learning_rate)
-        self.updates = 0
 
     @torch.no_grad()
     def act(self, observations, phases):
@@ -69,16 +61,7 @@ class TD3:
                                                    next_actions))
             targets = batch.rewards + learner.gamma * (1.0 - batch.terminated) * next_q
 
-        q1, q2 = self.critic(batch.observations, batch.phases, batch.actions)
-        td_loss = (q1 - targets).pow(2).mean() + (q2 - targets).pow(2).mean()
-        critic_loss = td_loss
-        logs = {'td_loss': td_loss.item(), 'q1': q1.mean().item()}
-        if self.pave is not None:
-            term, pave_logs = self.pave(self.critic, batch)
-            critic_loss = critic_loss + term
-            logs.update(pave_logs)
-        gradient_step(self.critic_optimizer, critic_loss, self.critic.parameters(),
-                      learner.max_grad_norm)
+        logs = self.critic_step(batch, targets)   # TD loss of both critics plus PAVE's
         self.updates += 1
 
         if self.updates % config.policy_delay == 0:
@@ -106,19 +89,9 @@ class TD3:
 
     def state_dict(self):
         """Everything needed to continue training exactly."""
-        return {'actor': self.actor.state_dict(), 'critic': self.critic.state_dict(),
-                'actor_target': self.actor_target.state_dict(),
-                'critic_target': self.critic_target.state_dict(),
-                'actor_optimizer': self.actor_optimizer.state_dict(),
-                'critic_optimizer': self.critic_optimizer.state_dict(),
-                'updates': self.updates}
+        return {**super().state_dict(), 'actor_target': self.actor_target.state_dict()}
 
     def load_state_dict(self, state):
         """Restore from state_dict()."""
-        self.actor.load_state_dict(state['actor'])
-        self.critic.load_state_dict(state['critic'])
+        super().load_state_dict(state)
         self.actor_target.load_state_dict(state['actor_target'])
-        self.critic_target.load_state_dict(state['critic_target'])
-        self.actor_optimizer.load_state_dict(state['actor_optimizer'])
-        self.critic_optimizer.load_state_dict(state['critic_optimizer'])
-        self.updates = int(state['updates'])
