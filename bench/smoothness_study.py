@@ -211,6 +211,9 @@ def main(argv=None):
         process = train_run(run_dir, task, method, seed, args)
         evaluation = evaluate_run(run_dir, args)
         seconds, returns, iteration_s = training_curve(run_dir, steps_per_iteration)
+        if method in OFFPOLICY_METHODS and len(seconds):
+            # A resumed run's process timed only its last part; the logged rates cover it all.
+            process = {**process, 'train_wall_s': float(seconds[-1])}
         spectrum = np.load(run_dir / 'spectrum.npz')
         rows.append({'task': task, 'method': method, 'seed': seed, **process,
                      'iteration_s': iteration_s, 'evaluation': evaluation,
@@ -229,9 +232,12 @@ def main(argv=None):
     plots = {}
     for task in args.tasks:
         task_rows = [row for row in rows if row['task'] == task]
+        # Off-policy runs take 10x the PPO runs' time and log other returns: curves of PPO only.
+        on_policy = [row for row in task_rows if row['method'] not in OFFPOLICY_METHODS]
         plots[task] = (plot_spectra(task_rows, methods, args.figures / f'{task}_spectra.png'),
-                       plot_training_curves(task_rows, methods,
-                                            args.figures / f'{task}_return_vs_time.png'))
+                       plot_training_curves(on_policy, methods,
+                                            args.figures / f'{task}_return_vs_time.png')
+                       if on_policy else None)
     offpolicy = {name: OFFPOLICY_METHODS[name][1] for name in args.methods
                  if name in OFFPOLICY_METHODS}
     setup = {'iterations': args.iterations, 'num_envs': args.num_envs,

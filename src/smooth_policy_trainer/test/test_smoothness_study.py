@@ -105,3 +105,6 @@ def test_the_offpolicy_method_joins_the_study_with_its_own_budget(tmp_path):
     # s / iteration: the time of as many transitions as one PPO iteration (64 x 24) collects.
     iteration_s = summary['hop']['td3_pave']['iteration_s'][0]
     assert iteration_s is not None and iteration_s > 0
+    # Its training curve is left out of the return-against-time plot (PPO runs only).
+    assert not (tmp_path / 'figures' / 'hop_return_vs_time.png').exists()
+    assert (tmp_path / 'figures' / 'hop_spectra.png').stat().st_size > 0
