@@ -53,6 +53,8 @@ METHODS = {'base': ['pave.enabled=false', 'caps.enabled=false'],
            'caps': ['pave.enabled=false', 'caps.enabled=true'],
            'pave': ['pave.enabled=true', 'caps.enabled=false']}
 LABELS = {'base': 'TD3', 'caps': 'TD3 + CAPS', 'pave': 'TD3 + PAVE'}
+# Cost of a step relative to TD3's (bench/offpolicy_throughput.py).
+RELATIVE_COST = {'base': 1.0, 'caps': 1.3, 'pave': 6.0}
 # PAVE paper (arXiv 2601.22970), TD3, 5 seeds, 1e6 steps: Sm in its normalisation
 # (METHODS.md 7) and M_sup, the trajectory-wise sup of ||d2Q/dsda||_2 (as the authors' README
 # quotes it from the paper).
@@ -74,6 +76,16 @@ STOPPED = []
 def stop_on_interrupt():
     """Pool worker initialiser: Ctrl-C outside a run's training marks the worker stopped."""
     signal.signal(signal.SIGINT, lambda *_: STOPPED.append(True))
+
+
+def longest_first(specs):
+    """
+    Order runs by expected cost, longest first.
+
+    Side by side, the short runs then fill the other cores at the end, instead of one long PAVE
+    run going on alone on one core after the rest have ended.
+    """
+    return sorted(specs, key=lambda spec: -spec['steps'] * RELATIVE_COST[spec['method']])
 
 
 def run_one(spec):
@@ -288,7 +300,7 @@ def main():
         with ProcessPoolExecutor(args.jobs, mp_context=context,
                                  initializer=stop_on_interrupt) as pool:
             futures = {pool.submit(run_one, {**spec, 'progress': False}): spec
-                       for spec in specs}
+                       for spec in longest_first(specs)}
             for future in as_completed(futures):
                 if stop:
                     for pending in futures:

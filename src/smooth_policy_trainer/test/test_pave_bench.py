@@ -100,3 +100,14 @@ def test_after_an_interrupted_run_a_process_starts_no_other(bench, tmp_path, mon
     assert module.run_one(spec) is None and module.STOPPED
     assert module.run_one({**spec, 'name': 'second'}) is None
     assert not (tmp_path / 'runs' / 'second').exists()
+
+
+def test_side_by_side_runs_start_with_the_longest(bench):
+    specs = [{'task': task, 'method': method, 'steps': steps, 'seed': seed}
+             for task, steps in (('Pendulum-v1', 100), ('Hopper-v5', 200))
+             for seed in range(2) for method in ('base', 'caps', 'pave')]
+    order = [(spec['task'], spec['method'], spec['seed'])
+             for spec in bench.module.longest_first(specs)]
+    assert order[:2] == [('Hopper-v5', 'pave', 0), ('Hopper-v5', 'pave', 1)]
+    assert order[-2:] == [('Pendulum-v1', 'base', 0), ('Pendulum-v1', 'base', 1)]
+    assert sorted(order) == sorted((s['task'], s['method'], s['seed']) for s in specs)
