@@ -50,6 +50,7 @@ def test_the_reproduction_runs_end_to_end_on_a_tiny_budget(bench, tmp_path, caps
     assert {run['hfr_cutoff_hz'] for run in pendulum} == {5.0}   # f_s / 4 at 20 Hz
     text = (tmp_path / 'r.md').read_text()
     assert '| Hopper-v5 | TD3 + PAVE | 30 | 1 |' in text and '| 0.950 |' in text
+    assert '| episode length | Sm (PAVE) | paper Sm | Sm (ours) |' in text
     assert 'Pendulum-v1 40 steps, Hopper-v5 30 steps (the paper: 1e6); seeds: 1' in text
     assert '| Walker2d | 1.990 | 1.272 | 1923 | 643 |' in text and 'LunarLander' in text
     for task in ('Pendulum-v1', 'Hopper-v5'):
