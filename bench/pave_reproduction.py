@@ -53,8 +53,9 @@ METHODS = {'base': ['pave.enabled=false', 'caps.enabled=false'],
            'caps': ['pave.enabled=false', 'caps.enabled=true'],
            'pave': ['pave.enabled=true', 'caps.enabled=false']}
 LABELS = {'base': 'TD3', 'caps': 'TD3 + CAPS', 'pave': 'TD3 + PAVE'}
-# Cost of a step relative to TD3's (bench/offpolicy_throughput.py).
-RELATIVE_COST = {'base': 1.0, 'caps': 1.3, 'pave': 6.0}
+# Cost of a run relative to TD3's, from the Hopper-v5 runs of 1e5 steps, two side by side: TD3
+# 9-10 min, TD3 + CAPS 10-11, TD3 + PAVE 46-49 (10 000 random steps at the start of each).
+RELATIVE_COST = {'base': 1.0, 'caps': 1.1, 'pave': 5.0}
 # PAVE paper (arXiv 2601.22970), TD3, 5 seeds, 1e6 steps: Sm in its normalisation
 # (METHODS.md 7) and M_sup, the trajectory-wise sup of ||d2Q/dsda||_2 (as the authors' README
 # quotes it from the paper).
