@@ -39,3 +39,9 @@ def tilt_angle(quaternion_wxyz, reference_wxyz=(1.0, 0.0, 0.0, 0.0)):
     body_up = rotate_into_world(quaternion_wxyz, up)
     reference_up = rotate_into_world(reference_wxyz, up)
     return np.arccos(np.clip(np.sum(body_up * reference_up, axis=-1), -1.0, 1.0))
+
+
+def yaw_angle(quaternion_wxyz):
+    """Return the heading (rad, in [-pi, pi]) of [w, x, y, z] orientations: yaw about world z."""
+    w, x, y, z = np.moveaxis(np.asarray(quaternion_wxyz, dtype=float), -1, 0)
+    return np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))

@@ -7,7 +7,9 @@ environment that falls stops counting there. Figures: imitation return, joint-po
 reference (rad, pooled over joints and living steps), end-effector RMSE (m, feet and gripper in
 the body frame), forward speed against the reference's (a policy that stands still scores a
 fair joint RMSE on a trot, but not this), heading drift (deg/s of yaw away from the reference's
-at the end of the surviving episodes), survival rate (no fall), and the METHODS.md 8
+at the end of the surviving episodes), the world-frame figures of world_figures (speeds along and
+across the heading, root position error over time, flight and apex per hop cycle, the gripper's
+world error), survival rate (no fall), and the METHODS.md 8
 smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz), Sm,
 action rate and second difference on the commanded actions (after any low-pass filter), jerk
 on the measured joint positions, each computed per episode and averaged, reported with f_s and
@@ -28,10 +30,10 @@ from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
 from lpn_controller.runtime import make_runtime
 import numpy as np
-from sim_bridge.rotations import rotate_into_body
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
 from smooth_policy_trainer.imitation import heading_error
 from smooth_policy_trainer.train_config import config_from_dict, ConfigError
+from smooth_policy_trainer.world_figures import WorldLog
 
 MIN_WINDOW = 16          # samples; shorter episodes (early falls) are left out of the metrics
 METRIC_NAMES = ('hfr', 'sm', 'action_rate', 'second_difference', 'jerk')
@@ -90,7 +92,7 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False):
     returns = np.zeros(episodes)
     squared_error = np.zeros(num_joints)
     end_effector_squared_error = 0.0
-    forward_speed, reference_forward_speed = 0.0, 0.0
+    world = WorldLog(env, steps)
     alive = np.ones(episodes, dtype=bool)
 
     observations, phases = env.reset()
@@ -110,11 +112,7 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False):
         squared_error += (error[living] ** 2).sum(axis=0)
         end_effector_error = env.end_effectors_in_body(state) - reference.end_effector_positions
         end_effector_squared_error += (end_effector_error[living] ** 2).sum()
-        velocity = rotate_into_body(state.base_orientation, state.base_linear_velocity)
-        reference_velocity = rotate_into_body(reference.root_orientation,
-                                              reference.root_linear_velocity)
-        forward_speed += velocity[living, 0].sum()
-        reference_forward_speed += reference_velocity[living, 0].sum()
+        world.record(t, state, reference, living)
         position_steps[living] += 1
         alive = living
         observations, phases = result.observations, result.phases
@@ -123,6 +121,7 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False):
     drift = heading[alive] / seconds if alive.any() else np.array([np.nan])
     samples = max(int(position_steps.sum()), 1)
     per_joint_rmse = np.sqrt(squared_error / samples)
+    world_figures = world.figures()
     result = {
         'policy': policy.source, 'kind': policy.metadata.kind, 'clip': env.clip.name,
         'lpn_mode': lpn_mode if policy.metadata.kind == 'lpn' else None,
@@ -134,14 +133,16 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False):
         'joint_rmse_per_joint_rad': dict(zip(env.joint_names, per_joint_rmse.tolist())),
         'end_effector_rmse_m': float(np.sqrt(
             end_effector_squared_error / (samples * len(env.end_effector_names)))),
-        'forward_speed_m_s': float(forward_speed / samples),
-        'reference_forward_speed_m_s': float(reference_forward_speed / samples),
+        'forward_speed_m_s': world_figures['forward_speed_m_s'],
+        'reference_forward_speed_m_s': world_figures['reference_forward_speed_m_s'],
+        'lateral_speed_m_s': world_figures['lateral_speed_m_s'],
         'heading_drift_deg_per_s': float(np.mean(drift)) if alive.any() else None,
         'heading_drift_abs_max_deg_per_s': float(np.max(np.abs(drift))) if alive.any() else None,
         'survival_rate': float(alive.mean()),
         'mean_episode_s': float(action_steps.mean() / rate),
         'smoothness': _smoothness(actions_log, positions_log, action_steps, position_steps,
                                   rate),
+        'world': world_figures,
     }
     if keep_actions:
         result['actions'] = [actions_log[:length, episode].copy()
@@ -189,12 +190,11 @@ def format_table(result):
              'per step)',
              f"  {'joint RMSE':<24}{number(result['joint_rmse_rad'])} rad",
              f"  {'end-effector RMSE':<24}{number(result['end_effector_rmse_m'])} m",
-             f"  {'forward speed':<24}{number(result['forward_speed_m_s'])} m/s (reference "
-             f"{number(result['reference_forward_speed_m_s'])} m/s)",
              f"  {'heading drift':<24}{number(result['heading_drift_deg_per_s'])} deg/s "
              f"(largest {number(result['heading_drift_abs_max_deg_per_s'])})",
              f"  {'survival rate':<24}{number(result['survival_rate'])}",
              f"  {'mean episode':<24}{number(result['mean_episode_s'])} s"]
+    lines += world_lines(result['world'], number)
     labels = {'hfr': 'HFR (> 10 Hz)', 'sm': 'Sm', 'action_rate': 'action rate',
               'second_difference': 'second difference', 'jerk': 'jerk'}
     for name, figure in result['smoothness'].items():
@@ -202,6 +202,32 @@ def format_table(result):
                      f"(f_s = {figure['sample_rate_hz']:g} Hz, N = {figure['window_length']}, "
                      f"{figure['episodes']} episodes)")
     return '\n'.join(lines)
+
+
+def world_lines(world, number):
+    """Return the table lines of the world-frame figures (speeds, root error, hops, gripper)."""
+    final = world['root_position_error_over_time'][-1:] or [{'t_s': 0, 'mean_m': None}]
+    lines = [f"  {'forward speed':<24}{number(world['forward_speed_m_s'])} m/s (reference "
+             f"{number(world['reference_forward_speed_m_s'])}; net "
+             f"{number(world['net_forward_speed_m_s'])}, heading frame)",
+             f"  {'lateral speed':<24}{number(world['lateral_speed_m_s'])} m/s (net "
+             f"{number(world['net_lateral_speed_m_s'])})",
+             f"  {'root position error':<24}{number(world['root_position_error_rms_m'])} m RMS, "
+             f"{number(final[0]['mean_m'])} m at {final[0]['t_s']:g} s (horizontal; height "
+             f"{number(world['root_height_error_rms_m'])} m RMS)"]
+    hop = world.get('hop')
+    if hop is not None and hop['cycles']:
+        lines += [f"  {'flight time':<24}{number(hop['flight_time_s'])} s per cycle (reference "
+                  f"{number(hop['reference_flight_time_s'])}; "
+                  f"{round(hop['cycles_with_flight'] * hop['cycles'])} of {hop['cycles']} "
+                  'cycles fly at least half of it)',
+                  f"  {'apex height':<24}{number(hop['apex_height_m'])} m (reference "
+                  f"{number(hop['reference_apex_height_m'])}; worst cycle off by "
+                  f"{number(hop['apex_error_max_m'])} m)"]
+    if 'gripper_world_rmse_m' in world:
+        lines.append(f"  {'gripper error (world)':<24}{number(world['gripper_world_rmse_m'])} m"
+                     f" RMS (base drift up to {number(world['base_drift_max_m'])} m)")
+    return lines
 
 
 def env_config_for(policy):

@@ -14,7 +14,7 @@ environment axis.
 from dataclasses import dataclass
 
 import numpy as np
-from sim_bridge.rotations import rotate_into_body
+from sim_bridge.rotations import rotate_into_body, yaw_angle
 from smooth_policy_trainer.clip_kinematics import quat_conjugate, quat_multiply, quat_to_rotvec
 
 
@@ -43,10 +43,8 @@ def orientation_error(orientation, reference_orientation):
 
 def heading_error(orientation, reference_orientation):
     """Return the signed yaw of the body relative to the reference's (rad, in [-pi, pi))."""
-    def yaw(q):
-        w, x, y, z = np.moveaxis(np.asarray(q, dtype=float), -1, 0)
-        return np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
-    return np.mod(yaw(orientation) - yaw(reference_orientation) + np.pi, 2.0 * np.pi) - np.pi
+    return np.mod(yaw_angle(orientation) - yaw_angle(reference_orientation) + np.pi,
+                  2.0 * np.pi) - np.pi
 
 
 def imitation_errors(state, end_effectors_body, reference):

@@ -17,18 +17,22 @@ import torch
 ENV = EnvConfig(clip='trot', num_envs=1)
 
 
-@pytest.fixture(scope='module')
-def policy():
+def fresh_policy(env_config):
     """Export a freshly initialised LPN (it holds the clip's mean pose), in memory."""
-    env = ImitationEnv(ENV)
+    env = ImitationEnv(env_config)
     torch.manual_seed(0)
     actor = make_actor('lpn', env.observation_size, env.num_actions, hidden_sizes=(16,), rank=4)
     normalizer = RunningNormalizer(env.observation_size)
     normalizer.update(torch.from_numpy(env.reset()[0]).repeat(4, 1) + torch.randn(4, 60))
-    config = load_config(None, ['env.clip=trot'])
+    config = load_config(None, [f'env.clip={env_config.clip}'])
     exported = build_policy(actor, normalizer, env.policy_metadata(), config_to_dict(config))
     env.close()
     return exported
+
+
+@pytest.fixture(scope='module')
+def policy():
+    return fresh_policy(ENV)
 
 
 def test_a_short_evaluation_gives_finite_figures_in_range(policy):
@@ -57,6 +61,26 @@ def test_a_short_evaluation_gives_finite_figures_in_range(policy):
     assert smoothness['hfr']['parameters']['cutoff_hz'] == 10.0
     table = evaluate.format_table(result)
     assert 'HFR (> 10 Hz)' in table and 'f_s = 50 Hz' in table
+
+
+def test_world_frame_figures_sit_beside_the_joint_space_ones():
+    hop = replace(ENV, clip='hop')
+    result = evaluate.evaluate_policy(fresh_policy(hop), hop, episodes=2, seconds=2.0)
+    json.dumps(result, allow_nan=False)
+    world = result['world']
+    assert world['forward_speed_m_s'] == result['forward_speed_m_s']
+    assert abs(world['reference_forward_speed_m_s']) < 0.05, 'the hop is in place'
+    assert [row['t_s'] for row in world['root_position_error_over_time']] == [1.0, 2.0]
+    assert world['root_position_error_rms_m'] >= 0.0
+    # The stated flight of the hop generator; a policy holding its mean pose never flies.
+    assert world['hop']['reference_flight_time_s'] == pytest.approx(0.2212, abs=1e-4)
+    if world['hop']['cycles']:
+        assert world['hop']['cycles_with_flight'] == 0.0
+        assert world['hop']['reference_apex_height_m'] == pytest.approx(0.56, abs=0.01)
+    assert 0.0 <= world['gripper_world_rmse_m'] < 0.5 and world['base_drift_max_m'] >= 0.0
+    table = evaluate.format_table(result)
+    assert 'root position error' in table and 'gripper error (world)' in table
+    assert 'lateral speed' in table
 
 
 def test_episodes_that_fall_at_once_count_as_failures(policy):
