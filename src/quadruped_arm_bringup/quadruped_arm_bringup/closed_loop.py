@@ -20,7 +20,7 @@ Messages carry the fields the nodes fill, stamped with sim time; the topics are 
 
 from dataclasses import dataclass, field
 import time
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from lpn_controller.bags import BagWriter
 from lpn_controller.controller import ControllerConfig, ControllerCore
@@ -88,8 +88,15 @@ def make_controller(policy: ExportedPolicy, lpn_mode: str = 'table',
 
 def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed: int = 0,
                     settings: BridgeSettings = BridgeSettings(),
-                    controller_config: ControllerConfig = ControllerConfig()) -> RolloutResult:
-    """Run the packaged robot under ``policy`` for ``seconds`` of sim time, recording to bag."""
+                    controller_config: ControllerConfig = ControllerConfig(),
+                    on_tick: Optional[Callable[[float, Simulator], None]] = None
+                    ) -> RolloutResult:
+    """
+    Run the packaged robot under ``policy`` for ``seconds`` of sim time, recording to bag.
+
+    ``on_tick(time_s, simulator)``, when given, sees the simulator after every tick (a video
+    frame recorder, say); it must not change it.
+    """
     if not seconds > 0:
         raise ValueError(f'the run needs a positive duration, got {seconds} s')
     bridge = BridgeCore(Simulator(load_config(), seed=seed), settings)
@@ -109,6 +116,8 @@ def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed
         tick_result = bridge.tick()
         now = tick_result.time
         bag.write_clock(now)
+        if on_tick is not None:
+            on_tick(now, bridge.sim)
         state = tick_result.state
         if state is not None:
             bag.write_joint_state(JOINT_STATES_TOPIC, now, bridge.joint_names,

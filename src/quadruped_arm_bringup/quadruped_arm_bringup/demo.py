@@ -2,14 +2,16 @@
 The demo without ROS (``make demo``): a smooth LPN policy against an unregularised MLP.
 
     python -m quadruped_arm_bringup.demo [--seconds 20] [--output demo_output]
-        [--lpn PATH] [--mlp PATH] [--seed 0] [--no-plots]
+        [--lpn PATH] [--mlp PATH] [--seed 0] [--no-plots] [--no-video] [--video-fps 15]
 
 Runs the shipped LPN policy (action Jacobian penalty) and the shipped unregularised MLP policy,
 both trained on the same clip, closed loop on the simulated robot for the same sim time, through
 the library cores the ROS nodes use (see closed_loop.py). Each run is recorded to an MCAP bag
 with the topics and message types a ROS run records, which ``ros2 bag info`` and ``ros2 bag
 play`` open. Then the bag analysis (``lpn_controller.analyze``) reads both bags and prints the
-smoothness comparison; the report and the plots go next to the bags.
+smoothness comparison, beside what each robot did in the world (speed along and across its
+heading against the clip's, heading drift); the report and the plots go next to the bags, and a
+video of the two robots side by side (rendered offscreen, see video.py) into ``demo.mp4``.
 """
 
 import argparse
@@ -22,8 +24,13 @@ from lpn_controller.analyze import AnalysisConfig, analyze_bags, format_table, w
 from lpn_controller.bags import BagError, BagWriter
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
+import numpy as np
 from quadruped_arm_bringup.closed_loop import ACTION_TOPIC, run_closed_loop
 from quadruped_arm_bringup.policy_selection import shipped_policy_path
+from quadruped_arm_bringup.video import (DEFAULT_FPS, FrameRecorder, render_video,
+                                         save_trajectories, VideoError)
+from smooth_policy_trainer.clips import load_shipped_clip
+from smooth_policy_trainer.world_figures import net_motion
 
 PACKAGE = 'quadruped_arm_bringup'
 CLIP = 'trot_arm_wave'  # both shipped policies imitate it: lpn_trot_arm_wave, mlp_trot_arm_wave
@@ -77,14 +84,15 @@ def load_policies(paths):
     return policies
 
 
-def run_policy(role: str, policy, bag_path: Path, seconds: float, seed: int):
+def run_policy(role: str, policy, bag_path: Path, seconds: float, seed: int,
+               recorder: FrameRecorder):
     """Run one policy closed loop into a fresh bag; print and return its RolloutResult."""
     metadata = policy.metadata
     print(f'{role}: {metadata.kind} policy {policy.source} (clip {metadata.motion_clip!r}), '
           f'{seconds:g} s of simulated time ...', flush=True)
     remove_old_bag(bag_path)
     with BagWriter(bag_path, storage='mcap') as bag:
-        result = run_closed_loop(policy, seconds, bag, seed=seed)
+        result = run_closed_loop(policy, seconds, bag, seed=seed, on_tick=recorder)
     engaged = ('never engaged' if result.policy_engaged_s is None
                else f'engaged at {result.policy_engaged_s:.2f} s')
     outcome = 'stayed up' if result.stayed_up else f'ended in {result.final_mode}'
@@ -96,6 +104,41 @@ def run_policy(role: str, policy, bag_path: Path, seconds: float, seed: int):
     for time_s, mode, reason in result.transitions:
         print(f'    {time_s:6.2f} s  -> {mode}: {reason}')
     return result
+
+
+def world_table(policies, results, recorders) -> str:
+    """Return what each robot did in the world while its policy drove it, against the clip."""
+    rows = ['| run | forward (m/s) | lateral (m/s) | heading drift (deg/s) | clip forward (m/s) |',
+            '| --- | --- | --- | --- | --- |']
+    for role, policy in policies.items():
+        result, recorder = results[role], recorders[role]
+        clip = load_shipped_clip(policy.metadata.motion_clip)
+        clip_speed = clip.root_displacement_per_cycle[0] / clip.phase_period_s
+        times = np.array(recorder.times)
+        driven = times >= (result.policy_engaged_s if result.policy_engaged_s is not None
+                           else np.inf)
+        if driven.sum() < 2:
+            rows.append(f'| {role} | n/a | n/a | n/a | {clip_speed:.2f} |')
+            continue
+        qpos = np.array(recorder.qpos)[driven]
+        motion = net_motion(qpos[:, :3], qpos[:, 3:7], times[driven][-1] - times[driven][0])
+        rows.append(f"| {role} | {motion['net_forward_speed_m_s']:+.2f} | "
+                    f"{motion['net_lateral_speed_m_s']:+.2f} | "
+                    f"{motion['heading_drift_deg_per_s']:+.1f} | {clip_speed:.2f} |")
+    return '\n'.join(rows)
+
+
+def write_video(output: Path, policies, recorders, fps: float):
+    """Render the runs side by side to ``output``/demo.mp4; None (and one line) without GL."""
+    labels = [f'{role.upper()} ({Path(policy.source).name})' for role, policy in policies.items()]
+    trajectories = save_trajectories(output / 'trajectories.npz', list(recorders.values()),
+                                     labels, fps)
+    print(f'rendering the video ({len(recorders)} runs side by side) ...', flush=True)
+    try:
+        return render_video(trajectories, output / 'demo.mp4')
+    except VideoError as error:
+        print(f'video: skipped, {error}')
+        return None
 
 
 def summary(analyses) -> str:
@@ -124,9 +167,14 @@ def main(argv=None) -> int:
                         help=f'MLP policy (default: the shipped mlp_{CLIP})')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-plots', action='store_true')
+    parser.add_argument('--no-video', action='store_true', help='skip the side-by-side MP4')
+    parser.add_argument('--video-fps', type=float, default=DEFAULT_FPS,
+                        help='video frames per second of sim time')
     args = parser.parse_args(argv)
     if not args.seconds > 0:
         parser.error(f'--seconds must be positive, got {args.seconds}')
+    if not args.video_fps > 0:
+        parser.error(f'--video-fps must be positive, got {args.video_fps}')
     output = Path(args.output)
     paths = {'lpn': args.lpn or shipped_policy_path(policies_dir(), CLIP, 'lpn'),
              'mlp': args.mlp or shipped_policy_path(policies_dir(), CLIP, 'mlp')}
@@ -134,16 +182,22 @@ def main(argv=None) -> int:
     try:
         policies = load_policies(paths)
         bags = [output / 'bags' / role for role in policies]
-        for (role, policy), bag in zip(policies.items(), bags):
-            run_policy(role, policy, bag, args.seconds, args.seed)
+        recorders = {role: FrameRecorder(args.video_fps) for role in policies}
+        results = {role: run_policy(role, policy, bag, args.seconds, args.seed, recorders[role])
+                   for (role, policy), bag in zip(policies.items(), bags)}
         print('analysing the bags ...', flush=True)
         analyses = analyze_bags(bags, AnalysisConfig(action_topic=ACTION_TOPIC))
         report = write_outputs(analyses, output / 'analysis', plots=not args.no_plots)
+        video = None if args.no_video else write_video(output, policies, recorders,
+                                                       args.video_fps)
     except (BagError, PolicyFormatError, ValueError, OSError) as error:
         print(f'demo: error: {error}', file=sys.stderr)
         return 1
     print()
     print(format_table(analyses))
+    print()
+    print('In the world, while the policy drove (net, in the start heading frame):')
+    print(world_table(policies, results, recorders))
     print()
     print(summary(analyses))
     print(f'\nbags (open with `ros2 bag info`): {", ".join(str(bag) for bag in bags)}')
@@ -153,6 +207,8 @@ def main(argv=None) -> int:
         plots.insert(0, report['comparison_plot'])
     for path in plots:
         print(f'plot: {path}')
+    if video is not None:
+        print(f'video: {video}')
     print(f'done in {time.perf_counter() - started:.1f} s')
     return 0
 

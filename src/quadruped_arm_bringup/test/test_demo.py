@@ -1,5 +1,7 @@
 """The no-ROS demo on a short horizon: closed loop, real MCAP bags, analysis of both."""
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -20,8 +22,11 @@ SECONDS = 3.0  # 2 s moving to the default pose, then 1 s of policy
 @pytest.fixture(scope='module')
 def demo_run(tmp_path_factory):
     output = tmp_path_factory.mktemp('demo')
+    printed = io.StringIO()
     # The shipped LPN stands in for the MLP, which may not be shipped yet.
-    code = main(['--seconds', str(SECONDS), '--output', str(output), '--mlp', str(LPN)])
+    with contextlib.redirect_stdout(printed):
+        code = main(['--seconds', str(SECONDS), '--output', str(output), '--mlp', str(LPN)])
+    (output / 'printed.txt').write_text(printed.getvalue())
     return code, output
 
 
@@ -73,6 +78,23 @@ def test_equal_policies_and_seeds_give_identical_bags(demo_run, tmp_path):
                                       first.read_series(ACTION_TOPIC).values)
 
 
+def test_the_demo_shows_the_world_and_a_video_of_both_robots(demo_run):
+    code, output = demo_run
+    printed = (output / 'printed.txt').read_text()
+    assert code == 0 and 'In the world, while the policy drove' in printed
+    rows = [line for line in printed.splitlines() if line.startswith(('| lpn |', '| mlp |'))]
+    assert len(rows) == 2 and all(row.endswith('| 0.50 |') for row in rows)  # the clip's speed
+    if 'video: skipped, no offscreen OpenGL' in printed:
+        pytest.skip('no offscreen OpenGL here; the demo said so in one line and went on')
+    video = output / 'demo.mp4'
+    assert f'video: {video}' in printed
+    import imageio_ffmpeg
+    frames = imageio_ffmpeg.read_frames(str(video))
+    meta = next(frames)
+    assert meta['size'] == (2 * 480, 360) and meta['fps'] == 15.0  # two runs side by side
+    assert sum(1 for _ in frames) == int(SECONDS * 15)
+
+
 def test_a_missing_policy_is_named_with_the_way_out(tmp_path, capsys):
     assert main(['--seconds', '1', '--output', str(tmp_path), '--mlp',
                  str(tmp_path / 'no_policy')]) == 1
@@ -92,7 +114,8 @@ def test_policies_of_different_clips_are_not_compared(tmp_path, capsys):
 
 
 def test_the_demo_replaces_its_own_bags_but_nothing_else(tmp_path, capsys):
-    arguments = ['--seconds', '2.5', '--output', str(tmp_path), '--mlp', str(LPN), '--no-plots']
+    arguments = ['--seconds', '2.5', '--output', str(tmp_path), '--mlp', str(LPN), '--no-plots',
+                 '--no-video']
     assert main(arguments) == 0
     assert main(arguments) == 0  # the bags of the first run are replaced
     (tmp_path / 'bags' / 'lpn' / 'thesis.tex').write_text('keep me')

@@ -43,6 +43,22 @@ def _rms(values, mask):
     return float(np.sqrt((values[mask] ** 2).mean())) if mask.any() else None
 
 
+def net_motion(base_position, base_orientation, duration_s):
+    """
+    Return the net speed along and across the start heading, and the heading drift.
+
+    From a run's base positions (T, 3) and orientations (T, 4), first to last: what a tape
+    measure and a compass would give over ``duration_s``. The heading is unwrapped along the
+    run, so turns past half a circle count in full.
+    """
+    yaw = np.unwrap(yaw_angle(base_orientation))
+    along, across = heading_frame(np.asarray(base_position[-1]) - base_position[0], yaw[0])
+    turned = yaw[-1] - yaw[0]
+    return {'net_forward_speed_m_s': float(along / duration_s),
+            'net_lateral_speed_m_s': float(across / duration_s),
+            'heading_drift_deg_per_s': float(np.degrees(turned) / duration_s)}
+
+
 def motion_figures(base_position, base_orientation, base_velocity, reference_position,
                    reference_orientation, reference_velocity, living, dt):
     """
@@ -68,13 +84,13 @@ def motion_figures(base_position, base_orientation, base_velocity, reference_pos
     for n, steps in enumerate(living.sum(axis=0)):
         if steps < 2:
             continue
-        last, duration = steps - 1, (steps - 1) * dt
-        along, across = heading_frame(base_position[last, n] - base_position[0, n], yaw[0, n])
-        net['net_forward_speed_m_s'].append(along / duration)
-        net['net_lateral_speed_m_s'].append(across / duration)
-        net['reference_net_forward_speed_m_s'].append(heading_frame(
-            reference_position[last, n] - reference_position[0, n], reference_yaw[0, n])[0]
-            / duration)
+        duration = (steps - 1) * dt
+        robot = net_motion(base_position[:steps, n], base_orientation[:steps, n], duration)
+        reference = net_motion(reference_position[:steps, n], reference_orientation[:steps, n],
+                               duration)
+        net['net_forward_speed_m_s'].append(robot['net_forward_speed_m_s'])
+        net['net_lateral_speed_m_s'].append(robot['net_lateral_speed_m_s'])
+        net['reference_net_forward_speed_m_s'].append(reference['net_forward_speed_m_s'])
     over_time = []
     for second in range(1, int(living.shape[0] * dt + 1e-9) + 1):
         t = int(round(second / dt)) - 1

@@ -7,7 +7,7 @@ import pytest
 from sim_bridge.config import load_config
 from smooth_policy_trainer.clips import load_shipped_clip
 from smooth_policy_trainer.world_figures import (
-    gripper_figures, heading_frame, hop_figures, longest_run, motion_figures,
+    gripper_figures, heading_frame, hop_figures, longest_run, motion_figures, net_motion,
     reference_flight_time)
 
 DT = 0.02
@@ -125,3 +125,15 @@ def test_reference_flight_time_of_the_shipped_clips():
     estimate = reference_flight_time(hop, feet, DT)
     assert 0.6 * stated < estimate <= stated + DT
     assert reference_flight_time(load_shipped_clip('trot'), feet, DT) == 0.0
+
+
+def test_net_motion_counts_a_whole_turn():
+    steps = 101
+    yaw = np.linspace(0.0, 1.5 * math.pi, steps)  # three quarters of a turn in 2 s
+    orientation = np.stack([yaw_quaternion(angle) for angle in yaw])
+    position = np.zeros((steps, 3))
+    position[-1] = [0.0, 1.0, 0.0]  # ended 1 m to the left of the start heading
+    figures = net_motion(position, orientation, 2.0)
+    assert figures['heading_drift_deg_per_s'] == pytest.approx(135.0)
+    assert figures['net_forward_speed_m_s'] == pytest.approx(0.0, abs=1e-12)
+    assert figures['net_lateral_speed_m_s'] == pytest.approx(0.5)
