@@ -12,24 +12,43 @@ Passive damping with position targets only: the robot's joint PD computes
 """
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from lpn_controller.monitor import Level, MonitorConfig, MonitorReport, SmoothnessMonitor
-from lpn_controller.observation import body_tilt, motion_phase, ObservationBuilder
+from lpn_controller.observation import (body_tilt, EXTRA_INPUTS, motion_phase,
+                                        ObservationBuilder, TERM_DESCRIPTIONS)
 from lpn_controller.runtime import PolicyRuntime
 from lpn_controller.safety import (
     SafetyConfig, SafetyInputs, SafetyMode, SafetyStateMachine, Transition)
 import numpy as np
 
 
+# Where each extra input comes from on the controller node, for the refusal message.
+INPUT_HINTS = {
+    'odometry': " (node: set odom_topic to the driver's nav_msgs/Odometry topic)",
+    'command': ' (node: command_topic)',
+}
+
+
+class MissingInputError(ValueError):
+    """The policy observes something this controller is given no source for."""
+
+
 @dataclass(frozen=True)
 class ControllerConfig:
-    """Safety and monitor settings, extra passive damping (N m s/rad), rate override (Hz)."""
+    """
+    Safety and monitor settings, extra passive damping (N m s/rad), rate override (Hz).
+
+    ``supplied_inputs`` names the inputs beyond joint states and IMU the caller will feed
+    (``'command'`` through set_command, ``'odometry'`` through set_odometry); a policy that
+    observes another is refused at construction.
+    """
 
     safety: SafetyConfig = SafetyConfig()
     monitor: MonitorConfig = MonitorConfig()
     passive_extra_damping: float = 0.0
     control_rate_hz: Optional[float] = None
+    supplied_inputs: Tuple[str, ...] = ('command', 'odometry')
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,14 @@ class ControllerCore:
             raise ValueError(f'control rate must be positive, got {self.control_rate_hz}')
         self.builder = ObservationBuilder(self.metadata.observation_terms,
                                           self.metadata.default_pose)
+        missing = [name for name, source in zip(
+            (term.name for term in self.builder.terms if term.name in EXTRA_INPUTS),
+            self.builder.extra_inputs) if source not in config.supplied_inputs]
+        if missing:
+            raise MissingInputError('; '.join(
+                f'the policy observes {name!r} ({TERM_DESCRIPTIONS[name]}) but this controller '
+                f'is given no {EXTRA_INPUTS[name]} input{INPUT_HINTS[EXTRA_INPUTS[name]]}'
+                for name in missing))
         self.safety = SafetyStateMachine(config.safety)
         self.monitor = SmoothnessMonitor(self.metadata.joint_names, self.control_rate_hz,
                                          config.monitor)
@@ -85,6 +112,8 @@ class ControllerCore:
         self._angular_velocity: Optional[np.ndarray] = None
         self._tilt: Optional[float] = None
         self._imu_time: Optional[float] = None
+        self._linear_velocity: Optional[np.ndarray] = None
+        self._odometry_time: Optional[float] = None
         command_size = (self.builder.term_slice('command').stop
                         - self.builder.term_slice('command').start
                         if self.builder.uses_command else 0)
@@ -111,6 +140,11 @@ class ControllerCore:
         self._tilt = float(body_tilt(self._orientation))
         self._imu_time = now_s
 
+    def set_odometry(self, now_s: float, linear_velocity_body: np.ndarray):
+        """Store the base linear velocity in the body frame (m/s), the odometry twist."""
+        self._linear_velocity = np.asarray(linear_velocity_body, dtype=np.float64)
+        self._odometry_time = now_s
+
     def set_command(self, command: np.ndarray):
         """Store the task command (only used if the observation layout has a command term)."""
         command = np.asarray(command, dtype=np.float64)
@@ -131,11 +165,15 @@ class ControllerCore:
         def age(stamp):
             return None if stamp is None else now_s - stamp
 
-        finite = all(value is not None and bool(np.all(np.isfinite(value))) for value in (
-            self._positions, self._velocities, self._orientation, self._angular_velocity,
-            self._command))
+        inputs = [self._positions, self._velocities, self._orientation, self._angular_velocity,
+                  self._command]
+        extra_ages = ()
+        if self.builder.uses_linear_velocity:
+            inputs.append(self._linear_velocity)
+            extra_ages = (('odometry', age(self._odometry_time)),)
+        finite = all(value is not None and bool(np.all(np.isfinite(value))) for value in inputs)
         return SafetyInputs(age(self._joint_state_time), age(self._imu_time), finite,
-                            self._tilt)
+                            self._tilt, extra_ages)
 
     def step(self, now_s: float) -> ControlOutput:
         """Run one control step at time ``now_s`` and return what to command."""
@@ -151,7 +189,8 @@ class ControllerCore:
                                        self.metadata.phase_period_s))
             observation = self.builder.build(
                 self._positions, self._velocities, self._orientation, self._angular_velocity,
-                self._previous_action, self._command if self.builder.uses_command else None)
+                self._previous_action, self._command if self.builder.uses_command else None,
+                linear_velocity=self._linear_velocity)
             action = self.runtime.act(observation, phase)
             if np.all(np.isfinite(action)):
                 # The observation sees the policy's own action; the robot gets the filtered

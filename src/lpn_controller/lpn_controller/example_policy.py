@@ -45,18 +45,21 @@ def make_example_policy(
     weight_scale: float = 0.3,
     control_rate_hz: float = 50.0,
     phase_period_s: float = 1.0,
+    observation_terms: Optional[Sequence[ObservationTerm]] = None,
 ) -> Tuple[PolicyMetadata, Dict[str, np.ndarray]]:
     """
     Return (metadata, weights) of a random policy that passes validation.
 
     Hidden sizes default to the trainer's: [256, 128, 64] for an MLP, [64, 64] for the LPN phase
     network. ``weight_scale`` scales the random weights (small keeps actions moderate).
+    ``observation_terms`` replaces the standard layout (``command_size`` is then ignored).
     """
     rng = np.random.default_rng(seed)
     num_joints = len(joint_names)
     if hidden_sizes is None:
         hidden_sizes = MLP_HIDDEN_SIZES if kind == 'mlp' else LPN_HIDDEN_SIZES
-    terms = standard_observation_terms(num_joints, command_size)
+    terms = (tuple(observation_terms) if observation_terms is not None
+             else standard_observation_terms(num_joints, command_size))
     observation_size = sum(term.size for term in terms)
     default_pose = rng.uniform(-0.5, 0.5, num_joints)
     metadata = PolicyMetadata(

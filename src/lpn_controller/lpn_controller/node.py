@@ -3,11 +3,13 @@ ROS 2 controller node: wires topics, parameters and timers to controller.Control
 
 ``ros2 run lpn_controller node --ros-args -p policy_path:=/path/to/policy``
 
-Subscribes to joint states and IMU (sensor-data QoS) and to an e-stop Bool; runs the policy on
-a timer of the node clock at the control rate (sim time under use_sim_time); publishes joint
-targets (sensor_msgs/JointState by name, optionally std_msgs/Float64MultiArray for a
-ros2_control forward controller), the raw policy action stamped on ``~/action`` (JointState:
-names are the policy joints, ``position`` holds the unscaled action), and /diagnostics. Services
+Subscribes to joint states and IMU (sensor-data QoS), to odometry (nav_msgs/Odometry,
+sensor-data QoS; only for a policy that observes the base linear velocity) and to an e-stop
+Bool; runs the policy on a timer of the node clock at the control rate (sim time under
+use_sim_time); publishes joint targets (sensor_msgs/JointState by name, optionally
+std_msgs/Float64MultiArray for a ros2_control forward controller), the raw policy action stamped
+on ``~/action`` (JointState: names are the policy joints, ``position`` holds the unscaled
+action), and /diagnostics. Services
 ``~/estop`` and ``~/reset_estop`` (std_srvs/Trigger). Passive damping commands the measured
 positions as targets (see controller.py).
 
@@ -24,6 +26,7 @@ from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
 from lpn_controller.runtime import make_runtime
 from lpn_controller.safety import SafetyConfig, SafetyMode
+from nav_msgs.msg import Odometry
 import numpy as np
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
@@ -59,6 +62,10 @@ _PARAMETERS = (
      'Upper joint limits in rad, policy joint order; unset uses the policy metadata.'),
     ('joint_states_topic', '/joint_states', 'sensor_msgs/JointState input.'),
     ('imu_topic', '/imu', 'sensor_msgs/Imu input (orientation and body angular velocity).'),
+    ('odom_topic', '/odom',
+     'nav_msgs/Odometry input, read only by a policy observing base_linear_velocity: the '
+     'twist, in the child (body) frame as nav_msgs specifies. Empty: no odometry; such a '
+     'policy is then refused.'),
     ('command_topic', '~/command',
      'std_msgs/Float64MultiArray task command, used if the policy observes a command.'),
     ('joint_targets_topic', '/joint_commands',
@@ -70,7 +77,7 @@ _PARAMETERS = (
     ('float64_array_joint_order', Parameter.Type.STRING_ARRAY,
      'Robot joint names in Float64MultiArray order; unset uses the policy order.'),
     ('state_timeout_s', _SAFETY.state_timeout_s,
-     'Watchdog: damping when joint states or IMU are older (s).'),
+     'Watchdog: damping when joint states, IMU or (if read) odometry are older (s).'),
     ('max_tilt_rad', _SAFETY.max_tilt_rad,
      'Damping when the body tilts further from upright (rad); raise to pi for flips.'),
     ('interpolation_duration_s', _SAFETY.interpolation_duration_s,
@@ -132,7 +139,8 @@ class ControllerNode(Node):
                                                       self._param('action_rate_error')),
                 hfr_min_std=self._param('hfr_min_std')),
             passive_extra_damping=self._param('passive_extra_damping'),
-            control_rate_hz=self._param('control_rate_hz'))
+            control_rate_hz=self._param('control_rate_hz'),
+            supplied_inputs=('command',) + (('odometry',) if self._param('odom_topic') else ()))
         self._core = ControllerCore(runtime, lower, upper, config)
 
         self._use_float64_array = self._param('use_float64_array')
@@ -155,6 +163,9 @@ class ControllerNode(Node):
                                  self._on_joint_state, qos_profile_sensor_data)
         self.create_subscription(Imu, self._param('imu_topic'), self._on_imu,
                                  qos_profile_sensor_data)
+        if self._core.builder.uses_linear_velocity:
+            self.create_subscription(Odometry, self._param('odom_topic'), self._on_odometry,
+                                     qos_profile_sensor_data)
         self.create_subscription(Bool, '~/estop', self._on_estop_topic, 10)
         if self._core.builder.uses_command:
             self.create_subscription(Float64MultiArray, self._param('command_topic'),
@@ -196,6 +207,9 @@ class ControllerNode(Node):
     def _on_imu(self, message: Imu):
         self._core.set_imu(self._now()[1], imu_orientation_wxyz(message),
                            vector3_to_array(message.angular_velocity))
+
+    def _on_odometry(self, message: Odometry):
+        self._core.set_odometry(self._now()[1], vector3_to_array(message.twist.twist.linear))
 
     def _on_command(self, message: Float64MultiArray):
         try:
@@ -282,7 +296,7 @@ def main(args=None):
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except (PolicyFormatError, JointMapError, ValueError) as error:
+    except (PolicyFormatError, JointMapError, ValueError) as error:  # MissingInputError too
         get_logger('lpn_controller').fatal(f'cannot start: {error}')
         return 1
     except Exception:

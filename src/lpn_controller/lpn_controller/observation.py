@@ -9,6 +9,8 @@ Conventions (shared with sim_bridge):
 
 * quaternions are ``[w, x, y, z]`` (MuJoCo order), body-to-world rotation;
 * angular velocity is in the body frame, rad/s;
+* base linear velocity is in the body frame, m/s (a ``nav_msgs/Odometry`` twist on the robot, an
+  estimate: the trainer randomises its noise, bias and latency);
 * joint positions are absolute, rad; joint velocities rad/s;
 * every input may carry leading batch dimensions, e.g. ``(num_envs, num_joints)``; the last axis
   is the quantity's own axis and the output is ``(*batch, observation_size)``.
@@ -23,6 +25,7 @@ import numpy as np
 
 PROJECTED_GRAVITY = 'projected_gravity'
 BASE_ANGULAR_VELOCITY = 'base_angular_velocity'
+BASE_LINEAR_VELOCITY = 'base_linear_velocity'
 JOINT_POSITIONS = 'joint_positions'
 JOINT_VELOCITIES = 'joint_velocities'
 PREVIOUS_ACTION = 'previous_action'
@@ -32,12 +35,20 @@ COMMAND = 'command'
 TERM_DESCRIPTIONS = {
     PROJECTED_GRAVITY: 'unit gravity direction in the body frame (from the orientation)',
     BASE_ANGULAR_VELOCITY: 'body-frame angular velocity, rad/s',
+    BASE_LINEAR_VELOCITY: 'body-frame base linear velocity, m/s (odometry twist)',
     JOINT_POSITIONS: 'joint positions minus the default pose, rad',
     JOINT_VELOCITIES: 'joint velocities, rad/s',
     PREVIOUS_ACTION: 'the policy action of the previous step (raw policy units)',
     COMMAND: 'task command, caller-defined units',
 }
 TERM_NAMES = tuple(TERM_DESCRIPTIONS)
+
+#: Terms read from an input beyond joint states and the IMU, with the input that supplies them.
+#: A controller that cannot supply one must refuse the policy (see controller.missing_inputs).
+EXTRA_INPUTS = {
+    COMMAND: 'command',
+    BASE_LINEAR_VELOCITY: 'odometry',
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ def expected_term_size(name: str, num_joints: int) -> Optional[int]:
     sizes = {
         PROJECTED_GRAVITY: 3,
         BASE_ANGULAR_VELOCITY: 3,
+        BASE_LINEAR_VELOCITY: 3,
         JOINT_POSITIONS: num_joints,
         JOINT_VELOCITIES: num_joints,
         PREVIOUS_ACTION: num_joints,
@@ -153,6 +165,10 @@ class ObservationBuilder:
             offset += term.size
         self.size = offset
         self.uses_command = COMMAND in seen
+        self.uses_linear_velocity = BASE_LINEAR_VELOCITY in seen
+        #: The inputs beyond joint states and IMU this layout reads (names of EXTRA_INPUTS).
+        self.extra_inputs = tuple(EXTRA_INPUTS[term.name] for term in self.terms
+                                  if term.name in EXTRA_INPUTS)
 
     def term_slice(self, name: str) -> slice:
         """Return where term ``name`` lies in the observation vector."""
@@ -170,6 +186,7 @@ class ObservationBuilder:
         previous_action: np.ndarray,
         command: Optional[np.ndarray] = None,
         out: Optional[np.ndarray] = None,
+        linear_velocity: Optional[np.ndarray] = None,
     ) -> np.ndarray:
         """
         Return the observation, shape ``(*batch, size)``, float64.
@@ -178,14 +195,16 @@ class ObservationBuilder:
         policy joint order, rad ``(..., n)``; ``joint_velocities`` rad/s ``(..., n)``;
         ``orientation`` the body quaternion ``[w, x, y, z]`` ``(..., 4)``; ``angular_velocity``
         body frame, rad/s ``(..., 3)``; ``previous_action`` the previous raw policy action
-        ``(..., n)``; ``command`` ``(..., k)``, needed only if the layout has ``command``.
-        ``out`` is an optional preallocated output array of the right shape.
+        ``(..., n)``; ``command`` ``(..., k)``, needed only if the layout has ``command``;
+        ``linear_velocity`` body frame, m/s ``(..., 3)``, needed only if the layout has
+        ``base_linear_velocity``. ``out`` is an optional preallocated output array.
         """
         inputs = {
             JOINT_VELOCITIES: joint_velocities,
             BASE_ANGULAR_VELOCITY: angular_velocity,
             PREVIOUS_ACTION: previous_action,
             COMMAND: command,
+            BASE_LINEAR_VELOCITY: linear_velocity,
         }
         batch_shape = np.shape(joint_positions)[:-1]
         if out is None:
@@ -217,9 +236,10 @@ def build_observation(
     angular_velocity: np.ndarray,
     previous_action: np.ndarray,
     command: Optional[np.ndarray] = None,
+    linear_velocity: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """Build one observation (or a batch) without keeping a builder; see ObservationBuilder."""
     builder = ObservationBuilder(terms, default_pose)
     return builder.build(
         joint_positions, joint_velocities, orientation, angular_velocity, previous_action,
-        command)
+        command, linear_velocity=linear_velocity)

@@ -18,7 +18,7 @@ every mode, WAITING included, into DAMPING.
 from dataclasses import dataclass
 import enum
 import math
-from typing import Optional
+from typing import Optional, Tuple
 
 
 class SafetyMode(enum.Enum):
@@ -45,13 +45,16 @@ class SafetyInputs:
     What the machine checks each step.
 
     Ages are seconds since the last message (None: never received). ``tilt_rad`` is None when
-    unknown. ``finite`` is False if any state input holds NaN or inf.
+    unknown. ``finite`` is False if any state input holds NaN or inf. ``extra_ages`` holds
+    ``(name, age)`` of the further inputs the policy reads (odometry, say), watched like the
+    joint states and the IMU.
     """
 
     joint_state_age_s: Optional[float]
     imu_age_s: Optional[float]
     finite: bool
     tilt_rad: Optional[float]
+    extra_ages: Tuple[Tuple[str, Optional[float]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class SafetyStateMachine:
         """Return why the state cannot be trusted, or None."""
         timeout = self.config.state_timeout_s
         for name, age in (('joint states', inputs.joint_state_age_s),
-                          ('IMU', inputs.imu_age_s)):
+                          ('IMU', inputs.imu_age_s), *inputs.extra_ages):
             if age is None:
                 return f'no {name} received'
             if age > timeout:

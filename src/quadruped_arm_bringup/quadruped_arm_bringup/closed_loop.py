@@ -125,11 +125,12 @@ def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed
                                   state.joint_efforts)
             bag.write_imu(IMU_TOPIC, now, state.imu_orientation, state.imu_angular_velocity,
                           state.imu_linear_acceleration, FRAMES['imu_frame_id'])
+            body_velocity = rotate_into_body(state.base_orientation, state.base_linear_velocity)
             bag.write_odometry(
                 ODOM_TOPIC, now, FRAMES['odom_frame_id'], FRAMES['base_frame_id'],
-                state.base_position, state.base_orientation,
-                rotate_into_body(state.base_orientation, state.base_linear_velocity),
+                state.base_position, state.base_orientation, body_velocity,
                 state.base_angular_velocity)
+            controller.set_odometry(now, body_velocity)   # the twist of /odom, as the node reads
             controller.set_joint_state(
                 now, joint_map.to_policy_order(bridge.joint_names, state.joint_positions),
                 joint_map.to_policy_order(bridge.joint_names, state.joint_velocities))

@@ -9,6 +9,8 @@ A real robot's profile: how its driver's topics and joint names meet the control
       imu: /imu                          # sensor_msgs/Imu, orientation and body rates
       joint_targets: ~/joint_targets     # the controller's JointState targets (for bags)
       forward_command: /forward_position_controller/commands   # '' : none
+      odometry: /odometry                # nav_msgs/Odometry, twist in the body frame; '' or
+                                         # absent: none (a policy that needs it is refused)
     forward_command_joints: [...]        # the forward controller's `joints`, in its order
     joint_names: {policy_joint: robot_joint, ...}   # unlisted joints keep their names
     joint_limits: {policy_joint: [lower, upper], ...}   # optional, rad, only tighter
@@ -34,7 +36,8 @@ SAFETY_PARAMETERS = ('state_timeout_s', 'max_tilt_rad', 'interpolation_duration_
 
 _TOP_KEYS = ('description', 'topics', 'forward_command_joints', 'joint_names', 'joint_limits',
              'safety')
-_TOPIC_KEYS = ('joint_states', 'imu', 'joint_targets', 'forward_command')
+_TOPIC_KEYS = ('joint_states', 'imu', 'joint_targets', 'forward_command', 'odometry')
+_OPTIONAL_TOPICS = ('forward_command', 'odometry')
 
 
 class RobotProfileError(ValueError):
@@ -55,6 +58,7 @@ class RobotProfile:
     imu_topic: str
     joint_targets_topic: str
     forward_command_topic: str = ''
+    odometry_topic: str = ''
     forward_command_joints: Tuple[str, ...] = ()
     joint_names: Dict[str, str] = field(default_factory=dict)
     joint_limits: Dict[str, Tuple[float, float]] = field(default_factory=dict)
@@ -64,7 +68,8 @@ class RobotProfile:
     def topics(self):
         """Return every topic of the profile that is set (state in, targets out)."""
         return tuple(topic for topic in (self.joint_states_topic, self.imu_topic,
-                                         self.joint_targets_topic, self.forward_command_topic)
+                                         self.odometry_topic, self.joint_targets_topic,
+                                         self.forward_command_topic)
                      if topic)
 
 
@@ -81,7 +86,7 @@ def load_robot_profile(path):
     data = _mapping(data, source, 'top level', _TOP_KEYS)
     topics = _mapping(data.get('topics'), source, 'topics', _TOPIC_KEYS)
     topic = {key: _text(topics.get(key), source, f'topics.{key}',
-                        allow_empty=key == 'forward_command')
+                        allow_empty=key in _OPTIONAL_TOPICS)
              for key in _TOPIC_KEYS}
     forward_joints = tuple(_text(name, source, 'forward_command_joints')
                            for name in _sequence(data.get('forward_command_joints', []),
@@ -111,7 +116,8 @@ def load_robot_profile(path):
                                          allow_empty=True),
         joint_states_topic=topic['joint_states'], imu_topic=topic['imu'],
         joint_targets_topic=topic['joint_targets'],
-        forward_command_topic=topic['forward_command'], forward_command_joints=forward_joints,
+        forward_command_topic=topic['forward_command'], odometry_topic=topic['odometry'],
+        forward_command_joints=forward_joints,
         joint_names=joint_names, joint_limits=joint_limits, safety=safety)
 
 
@@ -120,9 +126,14 @@ def controller_parameters(profile, metadata):
     Return the controller node's parameters for ``profile`` driving a policy (its metadata).
 
     Checks the joint names against the policy with the controller's :class:`JointMap`, the
-    forward controller's joint order against the mapped robot names, and that joint limits only
-    tighten the policy's own.
+    forward controller's joint order against the mapped robot names, that joint limits only
+    tighten the policy's own, and that the profile names every input the policy observes.
     """
+    if 'base_linear_velocity' in (term.name for term in metadata.observation_terms) \
+            and not profile.odometry_topic:
+        raise RobotProfileError(profile.source, 'topics.odometry',
+                                "the policy observes base_linear_velocity: name the driver's "
+                                'nav_msgs/Odometry topic (twist in the body frame)')
     try:
         joint_map = JointMap(metadata.joint_names, profile.joint_names)
     except JointMapError as error:
@@ -130,6 +141,7 @@ def controller_parameters(profile, metadata):
     parameters = {
         'joint_states_topic': profile.joint_states_topic,
         'imu_topic': profile.imu_topic,
+        'odom_topic': profile.odometry_topic,
         'joint_targets_topic': profile.joint_targets_topic,
         'use_float64_array': bool(profile.forward_command_topic),
     }

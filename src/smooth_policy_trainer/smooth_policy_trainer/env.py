@@ -35,6 +35,23 @@ class RandomizationConfig:
 
 
 @dataclass
+class LinearVelocityObservation:
+    """
+    The base linear velocity term, as a robot's odometry estimate delivers it (off by default).
+
+    Without it the policy cannot sense whether the body moves: a robot that trots in place loses
+    little reward. On the robot the value is the driver's state estimate, so training sees the
+    true body-frame velocity plus a per-episode bias, per-step noise and a per-episode delay.
+    """
+
+    enabled: bool = False
+    scale: float = 1.0                    # observation = scale * v_body, v in m/s
+    noise: float = 0.05                   # m/s, uniform in [-noise, noise] per step and axis
+    bias: float = 0.05                    # m/s, uniform per episode and axis
+    max_latency_steps: int = 1            # the estimate is 0..k control steps old, per episode
+
+
+@dataclass
 class EnvConfig:
     """Everything that defines the task; written into checkpoints and policy provenance."""
 
@@ -47,6 +64,8 @@ class EnvConfig:
     default_pose: str = 'clip_mean'       # 'clip_mean' or 'keyframe'
     angular_velocity_scale: float = 0.25
     joint_velocity_scale: float = 0.05
+    base_linear_velocity: LinearVelocityObservation = field(
+        default_factory=LinearVelocityObservation)
     reward_terms: dict = field(default_factory=lambda: {
         name: {'weight': term.weight, 'scale': term.scale}
         for name, term in DEFAULT_REWARD_TERMS.items()})
@@ -96,9 +115,12 @@ class ImitationEnv:
             raise ValueError("env.default_pose must be 'clip_mean' or 'keyframe', got "
                              f"'{config.default_pose}'")
         n = self.num_actions
+        velocity = config.base_linear_velocity
         self.observation_terms = (
             ObservationTerm('projected_gravity', 3, 1.0),
             ObservationTerm('base_angular_velocity', 3, config.angular_velocity_scale),
+            *([ObservationTerm('base_linear_velocity', 3, velocity.scale)]
+              if velocity.enabled else []),
             ObservationTerm('joint_positions', n, 1.0),
             ObservationTerm('joint_velocities', n, config.joint_velocity_scale),
             ObservationTerm('previous_action', n, 1.0),
@@ -125,6 +147,11 @@ class ImitationEnv:
         self.latency = np.zeros(self.num_envs, dtype=np.int64)
         depth = config.randomization.max_latency_steps + 1
         self.action_history = np.zeros((depth, self.num_envs, n))
+        # The odometry estimate: true body-frame velocities, newest first, and what is observed.
+        self.velocity_history = np.zeros((velocity.max_latency_steps + 1, self.num_envs, 3))
+        self.velocity_bias = np.zeros((self.num_envs, 3))
+        self.velocity_latency = np.zeros(self.num_envs, dtype=np.int64)
+        self.observed_velocity = np.zeros((self.num_envs, 3))
 
     # -- phase -----------------------------------------------------------------------------------
 
@@ -169,6 +196,28 @@ class ImitationEnv:
                 np.clip(reference.joint_positions[row] + noise[row], limits[:, 0], limits[:, 1]),
                 reference.root_linear_velocity[row], reference.root_angular_velocity[row],
                 reference.joint_velocities[row])
+        if config.base_linear_velocity.enabled:
+            self._reset_velocity_estimate(ids, rotate_into_body(reference.root_orientation,
+                                                                reference.root_linear_velocity))
+
+    def _reset_velocity_estimate(self, ids, body_velocity):
+        # Episodes start moving at the reference's velocity: that is what the history holds.
+        spec = self.config.base_linear_velocity
+        self.velocity_bias[ids] = self.rng.uniform(-spec.bias, spec.bias, (len(ids), 3))
+        self.velocity_latency[ids] = self.rng.integers(0, spec.max_latency_steps + 1, len(ids))
+        self.velocity_history[:, ids] = body_velocity
+        self.observed_velocity[ids] = self._estimate(body_velocity, self.velocity_bias[ids])
+
+    def _estimate(self, delayed_velocity, bias):
+        noise = self.config.base_linear_velocity.noise
+        return delayed_velocity + bias + self.rng.uniform(-noise, noise, delayed_velocity.shape)
+
+    def _update_velocity_estimate(self, state):
+        self.velocity_history = np.roll(self.velocity_history, 1, axis=0)
+        self.velocity_history[0] = rotate_into_body(state.base_orientation,
+                                                    state.base_linear_velocity)
+        delayed = self.velocity_history[self.velocity_latency, np.arange(self.num_envs)]
+        self.observed_velocity = self._estimate(delayed, self.velocity_bias)
 
     def _randomize(self, sim, i):
         spec = self.config.randomization
@@ -201,6 +250,8 @@ class ImitationEnv:
         self.episode_step += 1
 
         state = self.sim.read_state()
+        if self.config.base_linear_velocity.enabled:
+            self._update_velocity_estimate(state)   # before resets, which restart theirs
         reference = self.clip.sample(self.absolute_phase())
         errors = imitation_errors(state, self.end_effectors_in_body(state), reference)
         rewards, weighted = imitation_reward(errors, self.reward_terms)
@@ -236,9 +287,11 @@ class ImitationEnv:
     def _observe(self, state=None):
         # step() passes the state it read for the reward: one batched read per step, not two.
         state = self.sim.read_state() if state is None else state
+        # The velocity estimate is kept in observed_velocity (updated by step and resets), so
+        # observing again (set_state) draws no noise and resume stays bit for bit.
         return self.builder.build(state.joint_positions, state.joint_velocities,
                                   state.imu_orientation, state.imu_angular_velocity,
-                                  self.previous_action)
+                                  self.previous_action, linear_velocity=self.observed_velocity)
 
     def policy_metadata(self):
         """Return the task-side fields of an exported policy's metadata (lpn_controller format)."""
@@ -277,11 +330,13 @@ class ImitationEnv:
             sim.set_physics_state(state['physics'][i])
         self.rng.bit_generator.state = state['rng']
         for name in self._EPISODE_ARRAYS:
-            setattr(self, name, np.array(state[name]))
+            # Checkpoints from before the velocity estimate existed lack its arrays (zeros).
+            setattr(self, name, np.array(state.get(name, getattr(self, name))))
         return self._observe(), self.phases()
 
     _EPISODE_ARRAYS = ('start_phase', 'episode_step', 'episode_return', 'previous_action',
-                       'commanded_action', 'latency', 'action_history')
+                       'commanded_action', 'latency', 'action_history', 'velocity_history',
+                       'velocity_bias', 'velocity_latency', 'observed_velocity')
 
     def close(self):
         """Stop the simulator threads."""

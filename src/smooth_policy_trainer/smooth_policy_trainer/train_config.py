@@ -1,10 +1,11 @@
 """
 The training configuration: one tree of plain dataclasses, read from YAML with overrides.
 
-The tree is ``env`` (EnvConfig, with ``env.randomization``), ``policy``, ``critic``, ``ppo``
-(PPOConfig), the actor regularisers ``penalty`` (action Jacobian), ``caps`` and
-``gradient_penalty`` (GP-LCP), and ``run``. The other baselines are switches where they act:
-``env.action_rate_weight``, ``env.action_filter_alpha`` and ``policy.spectral_norm``.
+The tree is ``env`` (EnvConfig, with ``env.randomization`` and ``env.base_linear_velocity``),
+``policy``, ``critic``, ``ppo`` (PPOConfig), the actor regularisers ``penalty`` (action
+Jacobian), ``caps`` and ``gradient_penalty`` (GP-LCP), and ``run``. The other baselines are
+switches where they act: ``env.action_rate_weight``, ``env.action_filter_alpha`` and
+``policy.spectral_norm``.
 Every default lives in a dataclass (here, in env.py and in ppo.py); the shipped files under
 ``config/`` write every key out. A YAML file may leave keys out
 (they keep their defaults); ``--set a.b=value`` overrides one key, the value parsed as YAML.
@@ -374,6 +375,11 @@ def check_config(config, source='<config>'):
             f'must lie in (0, 1] (1 = no filter), got {env.action_filter_alpha}')
     require(env.randomization.max_latency_steps >= 0, 'env.randomization.max_latency_steps',
             'must be at least 0')
+    velocity = env.base_linear_velocity
+    require(velocity.scale > 0, 'env.base_linear_velocity.scale', 'must be positive')
+    for name in ('noise', 'bias', 'max_latency_steps'):
+        require(getattr(velocity, name) >= 0, f'env.base_linear_velocity.{name}',
+                'must be at least 0')
 
     require(policy.kind in POLICY_KINDS, 'policy.kind',
             f"must be one of {', '.join(POLICY_KINDS)}, got '{policy.kind}'")
