@@ -37,6 +37,13 @@ IMU_SENSOR_TYPES = {
     'linear_acceleration': mujoco.mjtSensor.mjSENS_ACCELEROMETER,
 }
 _COMMANDABLE = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+_warned = set()   # (kind, model path): each model's warnings once per process, not per compile
+
+
+def _warn_once(path, message, category):
+    if (category, str(path)) not in _warned:
+        _warned.add((category, str(path)))
+        warnings.warn(message, category, stacklevel=3)
 
 
 def compile_model(path, sites=None):
@@ -63,10 +70,9 @@ def compile_model(path, sites=None):
     except ValueError as error:
         raise ValueError(f'MuJoCo cannot compile {path}: {error}') from None
     if not has_ground(model):
-        warnings.warn(f'{path}: no ground plane (no plane or height field on the world body): '
-                      'the robot has nothing to stand on. A robot file often has none while '
-                      "its scene file has (Menagerie's scene*.xml)", NoGroundWarning,
-                      stacklevel=2)
+        _warn_once(path, f'{path}: no ground plane (no plane or height field on the world '
+                   'body): the robot has nothing to stand on. A robot file often has none while '
+                   "its scene file has (Menagerie's scene*.xml)", NoGroundWarning)
     return model
 
 
@@ -86,12 +92,13 @@ def _drop_missing_meshes(spec, path):
     dropped = []
     for geom in list(spec.geoms):
         if geom.type == mujoco.mjtGeom.mjGEOM_MESH and geom.meshname in missing:
-            dropped.append(geom.name or f'{geom.meshname} (on {geom.parent.name or "world"})')
+            dropped.append(geom.name or geom.meshname)
             spec.delete(geom)
     for mesh in [m for m in spec.meshes if m.name in missing]:
         spec.delete(mesh)
-    warnings.warn(f'{path}: {len(missing)} mesh files are absent; dropped the {len(dropped)} '
-                  f'geoms that use them: {", ".join(dropped)}', MissingMeshWarning, stacklevel=3)
+    _warn_once(path, f'{path}: {len(missing)} mesh files are absent; dropped the {len(dropped)} '
+               f'geoms that use them (the physics runs on the remaining geoms): '
+               f'{", ".join(dropped)}', MissingMeshWarning)
 
 
 def has_ground(model):

@@ -6,12 +6,13 @@ robot file (as MuJoCo Menagerie ships its models).
 """
 
 import dataclasses
+import os
 import warnings
 
 import numpy as np
 import pytest
 
-from sim_bridge.config import config_from_dict, ConfigError, load_config
+from sim_bridge.config import config_from_dict, ConfigError, load_config, MODEL_DIR
 from sim_bridge.mjcf import compile_model, MissingMeshWarning, NoGroundWarning
 from sim_bridge.simulator import Simulator
 import yaml
@@ -177,3 +178,22 @@ def test_frame_imu_agrees_with_the_packaged_imu_sensors(config):
         np.testing.assert_allclose(b.imu_angular_velocity, a.imu_angular_velocity, atol=1e-9)
         np.testing.assert_allclose(b.imu_linear_acceleration, a.imu_linear_acceleration,
                                    rtol=1e-6, atol=1e-6)
+
+
+def test_menagerie_profile_needs_a_menagerie_checkout(monkeypatch):
+    profile = MODEL_DIR / 'menagerie_spot_arm.yaml'
+    monkeypatch.delenv('MENAGERIE_ROOT', raising=False)
+    with pytest.raises(ConfigError, match='MENAGERIE_ROOT') as caught:
+        load_config(profile)
+    assert str(profile) in str(caught.value)
+
+
+@pytest.mark.skipif(not os.environ.get('MENAGERIE_ROOT'), reason='no Menagerie checkout')
+def test_menagerie_spot_stands_from_its_xml_alone():
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', MissingMeshWarning)
+        config = load_config(MODEL_DIR / 'menagerie_spot_arm.yaml')
+        sim = Simulator(config, seed=0)
+    for _ in range(100):
+        sim.step()
+    assert sim.read_state().base_position[2] > 0.35
