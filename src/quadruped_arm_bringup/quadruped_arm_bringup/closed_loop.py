@@ -89,19 +89,25 @@ def make_controller(policy: ExportedPolicy, lpn_mode: str = 'table',
 def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed: int = 0,
                     settings: BridgeSettings = BridgeSettings(),
                     controller_config: ControllerConfig = ControllerConfig(),
-                    on_tick: Optional[Callable[[float, Simulator], None]] = None
+                    on_tick: Optional[Callable[[float, Simulator], None]] = None,
+                    robot_config=None, joint_remap: Optional[dict] = None
                     ) -> RolloutResult:
     """
-    Run the packaged robot under ``policy`` for ``seconds`` of sim time, recording to bag.
+    Run a robot (the packaged one by default) under ``policy`` for ``seconds``, recording to bag.
+
+    ``robot_config`` is a robot configuration YAML (another model: a sim-to-sim transfer run);
+    policy joint names reach its joints through the controller's JointMap, from the config's
+    ``joint_map`` updated with ``joint_remap`` ({policy_name: robot_name}).
 
     ``on_tick(time_s, simulator)``, when given, sees the simulator after every tick (a video
     frame recorder, say); it must not change it.
     """
     if not seconds > 0:
         raise ValueError(f'the run needs a positive duration, got {seconds} s')
-    bridge = BridgeCore(Simulator(load_config(), seed=seed), settings)
+    robot = load_config(robot_config)
+    bridge = BridgeCore(Simulator(robot, seed=seed), settings)
     controller = make_controller(policy, config=controller_config)
-    joint_map = JointMap(policy.metadata.joint_names)
+    joint_map = JointMap(policy.metadata.joint_names, {**robot.joint_map, **(joint_remap or {})})
     joint_map.indices_in(bridge.joint_names)  # fails now, naming joints, if they differ
     robot_names = list(joint_map.robot_joint_names)
     policy_names = list(joint_map.policy_joint_names)

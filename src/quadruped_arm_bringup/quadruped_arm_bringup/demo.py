@@ -22,6 +22,7 @@ import time
 
 from lpn_controller.analyze import AnalysisConfig, analyze_bags, format_table, write_outputs
 from lpn_controller.bags import BagError, BagWriter
+from lpn_controller.joint_map import parse_joint_remap
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
 import numpy as np
@@ -85,14 +86,15 @@ def load_policies(paths):
 
 
 def run_policy(role: str, policy, bag_path: Path, seconds: float, seed: int,
-               recorder: FrameRecorder):
+               recorder: FrameRecorder, robot_config=None, joint_remap=None):
     """Run one policy closed loop into a fresh bag; print and return its RolloutResult."""
     metadata = policy.metadata
     print(f'{role}: {metadata.kind} policy {policy.source} (clip {metadata.motion_clip!r}), '
           f'{seconds:g} s of simulated time ...', flush=True)
     remove_old_bag(bag_path)
     with BagWriter(bag_path, storage='mcap') as bag:
-        result = run_closed_loop(policy, seconds, bag, seed=seed, on_tick=recorder)
+        result = run_closed_loop(policy, seconds, bag, seed=seed, on_tick=recorder,
+                                 robot_config=robot_config, joint_remap=joint_remap)
     engaged = ('never engaged' if result.policy_engaged_s is None
                else f'engaged at {result.policy_engaged_s:.2f} s')
     outcome = 'stayed up' if result.stayed_up else f'ended in {result.final_mode}'
@@ -166,6 +168,10 @@ def main(argv=None) -> int:
     parser.add_argument('--mlp', type=Path, default=None,
                         help=f'MLP policy (default: the shipped mlp_{CLIP})')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--robot-config', type=Path, default=None,
+                        help='robot configuration YAML of another model (default: packaged)')
+    parser.add_argument('--joint-remap', nargs='*', default=[], metavar='POLICY:ROBOT',
+                        help="policy joint names to the robot config's, over its joint_map")
     parser.add_argument('--no-plots', action='store_true')
     parser.add_argument('--no-video', action='store_true', help='skip the side-by-side MP4')
     parser.add_argument('--video-fps', type=float, default=DEFAULT_FPS,
@@ -183,13 +189,16 @@ def main(argv=None) -> int:
         policies = load_policies(paths)
         bags = [output / 'bags' / role for role in policies]
         recorders = {role: FrameRecorder(args.video_fps) for role in policies}
-        results = {role: run_policy(role, policy, bag, args.seconds, args.seed, recorders[role])
+        remap = parse_joint_remap(args.joint_remap)
+        results = {role: run_policy(role, policy, bag, args.seconds, args.seed, recorders[role],
+                                    args.robot_config, remap)
                    for (role, policy), bag in zip(policies.items(), bags)}
         print('analysing the bags ...', flush=True)
         analyses = analyze_bags(bags, AnalysisConfig(action_topic=ACTION_TOPIC))
         report = write_outputs(analyses, output / 'analysis', plots=not args.no_plots)
-        video = None if args.no_video else write_video(output, policies, recorders,
-                                                       args.video_fps)
+        # The renderer compiles the model file as is; another model may lack its meshes.
+        video = None if args.no_video or args.robot_config else write_video(
+            output, policies, recorders, args.video_fps)
     except (BagError, PolicyFormatError, ValueError, OSError) as error:
         print(f'demo: error: {error}', file=sys.stderr)
         return 1

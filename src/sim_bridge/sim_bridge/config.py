@@ -6,11 +6,14 @@ the file and the field, so a typo in a joint name or a gain pattern fails at sta
 robot that silently falls over.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import fnmatch
 import math
+import os
 from pathlib import Path
+import re
 
+from sim_bridge import mjcf
 import yaml
 
 MODEL_DIR = Path(__file__).resolve().parent / 'model'
@@ -43,10 +46,17 @@ class SimConfig:
     keyframe: str = 'stand'
     base_body: str = 'body'
     imu_site: str = 'imu'
+    # None: no IMU sensors; readings come from the frame of imu_site (or base_body if empty).
     imu_sensors: ImuSensors = field(default_factory=ImuSensors)
     foot_sites: tuple = ()
     gripper_site: str = ''
     source: str = '<dict>'
+    # Sites added to the model before compiling: {name: {'body': ..., 'pos': [x, y, z]}}.
+    sites: dict = field(default_factory=dict)
+    # Policy joint name -> this model's joint name, for policies trained on another robot.
+    joint_map: dict = field(default_factory=dict)
+    # Bodies whose ground contact counts as a fall (patterns); () = the task's own list.
+    fall_bodies: tuple = ()
 
     @property
     def substeps(self):
@@ -66,7 +76,8 @@ class SimConfig:
 
 _KNOWN_KEYS = {
     'model', 'joints', 'kp', 'kd', 'physics_rate_hz', 'control_rate_hz', 'keyframe',
-    'base_body', 'imu_site', 'imu_sensors', 'foot_sites', 'gripper_site',
+    'base_body', 'imu_site', 'imu_sensors', 'foot_sites', 'gripper_site', 'sites', 'joint_map',
+    'fall_bodies', 'description',
 }
 
 
@@ -103,11 +114,7 @@ def config_from_dict(raw, base_dir=MODEL_DIR, source='<dict>'):
         if required not in raw:
             fail(f"missing required field '{required}'")
 
-    model_path = Path(str(raw['model']))
-    if not model_path.is_absolute():
-        model_path = Path(base_dir) / model_path
-    if not model_path.is_file():
-        fail(f"field 'model': no such file {model_path}")
+    model_path = _model_path(str(raw['model']), base_dir, fail)
 
     joints = raw['joints']
     if not isinstance(joints, list) or not joints or not all(isinstance(j, str) for j in joints):
@@ -123,30 +130,42 @@ def config_from_dict(raw, base_dir=MODEL_DIR, source='<dict>'):
         fail(f'physics_rate_hz ({physics_rate}) must be a whole multiple of control_rate_hz '
              f'({control_rate})')
 
-    sensors = raw.get('imu_sensors', {}) or {}
-    if not isinstance(sensors, dict):
-        fail("field 'imu_sensors' must be a mapping")
-    try:
-        imu_sensors = ImuSensors(**sensors)
-    except TypeError:
-        fail(f"field 'imu_sensors' accepts {list(ImuSensors.__dataclass_fields__)}, "
-             f'got {sorted(sensors)}')
+    imu_sensors = _imu_sensors(raw, fail)
+    sites = _sites(raw.get('sites') or {}, fail)
+    joint_map = raw.get('joint_map') or {}
+    if not isinstance(joint_map, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in joint_map.items()):
+        fail("field 'joint_map' must map policy joint names to this model's joint names")
+    unmapped = sorted(set(joint_map.values()) - set(joints))
+    if unmapped:
+        fail(f"field 'joint_map': {unmapped} are not in 'joints' {list(joints)}")
+    fall_bodies = raw.get('fall_bodies') or ()
+    if not isinstance(fall_bodies, (list, tuple)) or not all(
+            isinstance(b, str) for b in fall_bodies):
+        fail("field 'fall_bodies' must be a list of body names or patterns")
 
-    return SimConfig(
+    config = SimConfig(
         model_path=model_path,
         joint_names=tuple(joints),
-        kp=resolve_gains(raw['kp'], joints, 'kp', fail),
-        kd=resolve_gains(raw['kd'], joints, 'kd', fail),
+        kp=(0.0,) * len(joints), kd=(0.0,) * len(joints),
         physics_rate_hz=physics_rate,
         control_rate_hz=control_rate,
         keyframe=str(raw.get('keyframe', 'stand')),
         base_body=str(raw.get('base_body', 'body')),
-        imu_site=str(raw.get('imu_site', 'imu')),
+        imu_site=str(raw.get('imu_site', 'imu') or ''),
         imu_sensors=imu_sensors,
         foot_sites=tuple(raw.get('foot_sites', ()) or ()),
         gripper_site=str(raw.get('gripper_site', '') or ''),
-        source=source,
+        source=source, sites=sites, joint_map=dict(joint_map), fall_bodies=tuple(fall_bodies),
     )
+    # Every name against the model before the gains: a wrong joint list is the real error.
+    try:
+        model = mjcf.compile_model(model_path, sites)
+    except ValueError as error:
+        fail(f"field 'model': {error}")
+    mjcf.check_names(model, config, fail)
+    return replace(config, kp=resolve_gains(raw['kp'], joints, 'kp', fail),
+                   kd=resolve_gains(raw['kd'], joints, 'kd', fail))
 
 
 def resolve_gains(spec, joint_names, field_name, fail):
@@ -201,3 +220,52 @@ def _positive_float(value, name, fail):
     if not math.isfinite(value) or value <= 0:
         fail(f"field '{name}' must be positive, got {value}")
     return value
+
+
+def _model_path(text, base_dir, fail):
+    """Resolve ``model:``; ``${VAR}`` is taken from the environment (e.g. MENAGERIE_ROOT)."""
+    for variable in re.findall(r'\$\{(\w+)\}', text):
+        if not os.environ.get(variable):
+            hint = (' (your mujoco_menagerie checkout, the mujoco-menagerie convention)'
+                    if variable == 'MENAGERIE_ROOT' else '')
+            fail(f"field 'model': {text} needs the environment variable {variable}{hint}; "
+                 'set it or give the model path')
+    path = Path(os.path.expandvars(text)).expanduser()
+    if not path.is_absolute():
+        path = Path(base_dir) / path
+    if not path.is_file():
+        fail(f"field 'model': no such file {path}")
+    return path
+
+
+def _imu_sensors(raw, fail):
+    if 'imu_sensors' in raw and raw['imu_sensors'] is None:
+        return None   # readings from the frame of imu_site / base_body
+    sensors = raw.get('imu_sensors', {}) or {}
+    if not isinstance(sensors, dict):
+        fail("field 'imu_sensors' must be a mapping, or null for readings from the frame of "
+             "'imu_site'")
+    try:
+        return ImuSensors(**sensors)
+    except TypeError:
+        fail(f"field 'imu_sensors' accepts {list(ImuSensors.__dataclass_fields__)}, "
+             f'got {sorted(sensors)}')
+
+
+def _sites(sites, fail):
+    if not isinstance(sites, dict):
+        fail("field 'sites' must map site names to {body: name, pos: [x, y, z]}")
+    resolved = {}
+    for name, where in sites.items():
+        if not isinstance(where, dict) or not isinstance(where.get('body'), str) or \
+                set(where) - {'body', 'pos'}:
+            fail(f"field 'sites.{name}' must be {{body: name, pos: [x, y, z]}}")
+        pos = where.get('pos', [0.0, 0.0, 0.0])
+        try:
+            pos = [float(v) for v in pos]
+        except (TypeError, ValueError):
+            pos = []
+        if len(pos) != 3:
+            fail(f"field 'sites.{name}.pos' must be three numbers")
+        resolved[str(name)] = {'body': where['body'], 'pos': pos}
+    return resolved

@@ -12,6 +12,7 @@ import fnmatch
 import mujoco
 import numpy as np
 
+from sim_bridge import mjcf
 from sim_bridge.config import ConfigError, load_config
 
 # The bindings' enums do not compare reliably with numpy integers; compare as ints.
@@ -43,11 +44,11 @@ class RobotState:
 
 
 def load_model(config):
-    """Compile the MJCF named by the configuration, with its physics time step."""
+    """Compile the MJCF named by the configuration (see mjcf), with its physics time step."""
     try:
-        model = mujoco.MjModel.from_xml_path(str(config.model_path))
+        model = mjcf.compile_model(config.model_path, config.sites)
     except ValueError as error:
-        raise ConfigError(f'{config.model_path}: MuJoCo cannot load the model: {error}') from None
+        raise ConfigError(f"{config.source}: field 'model': {error}") from None
     model.opt.timestep = config.physics_dt
     return model
 
@@ -71,13 +72,14 @@ class Simulator:
     def _index_model(self):
         model, config = self.model, self.config
         where = f'model {config.model_path}'
-        model_joints = [model.joint(i).name for i in range(model.njnt)]
+
+        def fail(message):
+            raise ConfigError(f'{config.source}: {message}')
+
+        mjcf.check_names(model, config, fail)
         qpos_ids, dof_ids, actuator_ids = [], [], []
         for name in self.joint_names:
             joint_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
-            if joint_id < 0:
-                raise ConfigError(f"{config.source}: unknown joint '{name}' in {where}; "
-                                  f'its joints are {model_joints}')
             if int(model.jnt_type[joint_id]) not in _COMMANDABLE_JOINT_TYPES:
                 raise ConfigError(f"{config.source}: joint '{name}' is not a hinge or slide "
                                   'joint and cannot be commanded')
@@ -103,19 +105,15 @@ class Simulator:
             model.jnt_range[j] if model.jnt_limited[j] else (-np.inf, np.inf) for j in joint_ids])
 
         base = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, config.base_body)
-        if base < 0 or model.body_jntnum[base] != 1 or \
-                int(model.jnt_type[model.body_jntadr[base]]) != int(mujoco.mjtJoint.mjJNT_FREE):
-            raise ConfigError(f"{config.source}: base_body '{config.base_body}' must be a body "
-                              f'with a free joint in {where}')
         root = model.body_jntadr[base]
         self._root_qpos = model.jnt_qposadr[root]
         self._root_dof = model.jnt_dofadr[root]
+        self._base_body = base
+        self._imu_site = (mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, config.imu_site)
+                          if config.imu_site else -1)
         self._imu_slices = {}
-        for key, sensor in vars(config.imu_sensors).items():
+        for key, sensor in (vars(config.imu_sensors) if config.imu_sensors else {}).items():
             sensor_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, sensor)
-            if sensor_id < 0:
-                raise ConfigError(f"{config.source}: IMU sensor '{sensor}' ({key}) is not in "
-                                  f'{where}')
             start = model.sensor_adr[sensor_id]
             self._imu_slices[key] = slice(start, start + model.sensor_dim[sensor_id])
         self._keyframe_id = self._keyframe(config.keyframe)
@@ -288,21 +286,28 @@ class Simulator:
         self.refresh_readouts()
         data = self.data
         root_q, root_v = self._root_qpos, self._root_dof
-        sensors = data.sensordata
-        imu = self._imu_slices
+        imu = self._imu_readings()
         return RobotState(
             time=float(data.time),
             joint_positions=data.qpos[self._qpos_ids],
             joint_velocities=data.qvel[self._dof_ids],
             joint_efforts=data.actuator_force[self._actuator_ids],
-            imu_orientation=sensors[imu['orientation']].copy(),
-            imu_angular_velocity=sensors[imu['angular_velocity']].copy(),
-            imu_linear_acceleration=sensors[imu['linear_acceleration']].copy(),
+            imu_orientation=imu[0],
+            imu_angular_velocity=imu[1],
+            imu_linear_acceleration=imu[2],
             base_position=data.qpos[root_q:root_q + 3].copy(),
             base_orientation=data.qpos[root_q + 3:root_q + 7].copy(),
             base_linear_velocity=data.qvel[root_v:root_v + 3].copy(),
             base_angular_velocity=data.qvel[root_v + 3:root_v + 6].copy(),
         )
+
+    def _imu_readings(self):
+        """Return (orientation, angular velocity, specific force) from the sensors or the frame."""
+        if self.config.imu_sensors is None:
+            return mjcf.frame_imu(self.model, self.data, self._imu_site, self._base_body)
+        sensors, imu = self.data.sensordata, self._imu_slices
+        return (sensors[imu['orientation']].copy(), sensors[imu['angular_velocity']].copy(),
+                sensors[imu['linear_acceleration']].copy())
 
     def site_positions(self, sites):
         """Return world positions (k x 3) of sites given by name or id (feet, gripper)."""
