@@ -30,6 +30,7 @@ import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from lpn_controller import metrics
+from lpn_controller.bag_recovery import open_bag
 from lpn_controller.bags import BagError, BagReader, describe_topics, Series
 import numpy as np
 
@@ -222,7 +223,7 @@ def analyze_bag(path, config: AnalysisConfig = AnalysisConfig(),
     """Read one bag and compute its figures; BagError or ValueError on bad input."""
     path = Path(path)
     started = time.perf_counter()
-    with BagReader(path) as reader:
+    with open_bag(path) as reader:  # a cut-off bag: what is intact, see bag_recovery
         topic, note = choose_action_topic(reader.topics, config.action_topic)
         action = reader.read_series(topic, joint_names=config.joint_names)
         if len(action.stamps) < MIN_SAMPLES:
@@ -238,6 +239,7 @@ def analyze_bag(path, config: AnalysisConfig = AnalysisConfig(),
         topics = {name: {'type': info.msgtype, 'messages': info.message_count}
                   for name, info in reader.topics.items()}
         storage, duration = reader.storage, reader.duration_s
+        recovery = getattr(reader, 'recovery', None)
     if not 0.0 < config.cutoff_hz < rate / 2.0:
         raise ValueError(f'cut-off {config.cutoff_hz:g} Hz must lie below the Nyquist frequency '
                          f'{rate / 2.0:g} Hz of {topic} in bag {path} (f_s = {rate:g} Hz); '
@@ -256,7 +258,7 @@ def analyze_bag(path, config: AnalysisConfig = AnalysisConfig(),
     analysis = BagAnalysis(label or path.name, rate, config.cutoff_hz, names, actions, groups)
     analysis.report = {
         'bag': str(path), 'label': analysis.label, 'storage': storage,
-        'duration_s': round(duration, 9), 'topics': topics,
+        'duration_s': round(duration, 9), 'recovery': recovery, 'topics': topics,
         'action_topic': topic, 'action_type': action.msgtype, 'topic_note': note,
         'stamp_source': action.stamp_source, 'messages': action.messages,
         'dropped_non_finite': action.dropped_non_finite,

@@ -232,8 +232,8 @@ class BagReader:
             raise BagError(f'bag {self.path} does not exist')
         if self.path.is_dir() and not (self.path / 'metadata.yaml').exists():
             raise BagError(f'{self.path} is not a ROS 2 bag: it has no metadata.yaml (a '
-                           'recording that never closed needs `ros2 bag reindex`; or pass its '
-                           '.mcap/.db3 file itself)')
+                           'recording that never closed: lpn_controller.bag_recovery.open_bag '
+                           'reads what it holds; or pass its .mcap/.db3 file itself)')
         if self.path.is_file() and self.path.suffix not in ('.mcap', '.db3'):
             raise BagError(f'{self.path} is not a ROS 2 bag: expected a bag directory, a .mcap '
                            'or a .db3 file')
@@ -280,6 +280,12 @@ class BagReader:
                            f'{describe_topics(self.topics)}')
         return self.topics[name]
 
+    def _raw_messages(self, topic: str):
+        """Yield (msgtype, receive time in ns, CDR bytes) of a topic, in time order."""
+        connections = [c for c in self._reader.connections if c.topic == topic]
+        for connection, receive_ns, raw in self._reader.messages(connections):
+            yield connection.msgtype, receive_ns, raw
+
     def read_series(self, topic: str, field: str = 'position',
                     joint_names: Optional[Sequence[str]] = None) -> Series:
         """
@@ -301,12 +307,11 @@ class BagReader:
             raise BagError(f'unknown JointState field {field!r}; one of {JOINT_STATE_FIELDS}')
         decoder = SeriesDecoder(f'topic {topic} in bag {self.path}', topic, summary.msgtype,
                                 field, joint_names)
-        connections = [c for c in self._reader.connections if c.topic == topic]
         deserialize = typestore().deserialize_cdr
         try:
-            for connection, receive_ns, raw in self._reader.messages(connections):
+            for msgtype, receive_ns, raw in self._raw_messages(topic):
                 try:
-                    message = deserialize(raw, connection.msgtype)
+                    message = deserialize(raw, msgtype)
                 except Exception as error:  # rosbags raises many kinds on corrupt bytes
                     raise BagError(f'topic {topic} in bag {self.path}: cannot decode the '
                                    f'message received at {receive_ns * 1e-9:.9f} s, the data '

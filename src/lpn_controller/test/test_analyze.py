@@ -213,12 +213,18 @@ def test_bad_input_exits_with_one_line_naming_the_problem(tmp_path, capsys, argu
     assert error.count('\n') == 1
 
 
-def test_a_truncated_bag_fails_with_exit_code_1(tmp_path, capsys):
+def test_a_truncated_bag_is_analysed_from_what_is_intact(tmp_path, capsys):
+    # Issue 17: a cut-off recording is read up to the damage, no longer refused whole.
     bag = write_bag(tmp_path / 'bag')
     storage_file = bag / 'bag.mcap'
-    storage_file.write_bytes(storage_file.read_bytes()[:-100])
-    assert main([str(bag), '--output', str(tmp_path / 'out')]) == 1
-    assert 'cannot be read, it is truncated or corrupt' in capsys.readouterr().err
+    intact = storage_file.read_bytes()
+    storage_file.write_bytes(intact[:-100])
+    damaged = storage_file.read_bytes()
+    assert main([str(bag), '--output', str(tmp_path / 'out'), '--no-plots']) == 0
+    report = json.loads(next((tmp_path / 'out').glob('*.json')).read_text())
+    recovery = report['bags'][0]['recovery']
+    assert recovery['messages_recovered'] > 0 and recovery['breaks_at_byte'] is not None
+    assert storage_file.read_bytes() == damaged  # never written
 
 
 def test_bad_options_are_usage_errors(tmp_path):

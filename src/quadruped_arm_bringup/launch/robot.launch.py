@@ -35,7 +35,7 @@ import os
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess, LogInfo, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from quadruped_arm_bringup.policy_selection import select_policy
 from quadruped_arm_bringup.recording import bag_record_command, robot_topics
@@ -79,8 +79,9 @@ def generate_launch_description():
             description='Robot profile name: config/robots/<robot>.yaml of this package.'),
         DeclareLaunchArgument(
             'robot_profile',
-            default_value=PathJoinSubstitution(
-                [config, 'robots', [LaunchConfiguration('robot'), '.yaml']]),
+            # Flat concatenations: launch 3.4.0 (Jazzy's first) takes no nested list here.
+            default_value=[os.path.join(config, 'robots', ''), LaunchConfiguration('robot'),
+                           '.yaml'],
             description='Robot profile YAML: driver topics, joint names, joint limits, '
                         'safety settings (default: the file named by robot).'),
         DeclareLaunchArgument(
@@ -89,8 +90,7 @@ def generate_launch_description():
                         'policy trained on another clip is refused.'),
         DeclareLaunchArgument(
             'policy',
-            default_value=PathJoinSubstitution(
-                [policies_dir, ['lpn_', LaunchConfiguration('task')]]),
+            default_value=[os.path.join(policies_dir, 'lpn_'), LaunchConfiguration('task')],
             description='Exported policy directory or archive (default: the shipped LPN '
                         'policy for the task).'),
         DeclareLaunchArgument(

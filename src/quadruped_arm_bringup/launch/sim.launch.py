@@ -36,7 +36,7 @@ import os
 from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess, LogInfo, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from quadruped_arm_bringup.policy_selection import select_policy
@@ -106,8 +106,9 @@ def generate_launch_description():
                         'policy trained on another clip is refused.'),
         DeclareLaunchArgument(
             'policy',
-            default_value=PathJoinSubstitution(
-                [policies_dir, ['lpn_', LaunchConfiguration('task')]]),
+            # A flat list is concatenated by every launch release; a list nested inside
+            # PathJoinSubstitution is accepted only after Jazzy's first (launch 3.4.0).
+            default_value=[os.path.join(policies_dir, 'lpn_'), LaunchConfiguration('task')],
             description='Exported policy directory or archive (default: the shipped LPN '
                         'policy for the task).'),
         DeclareLaunchArgument(
