@@ -22,7 +22,7 @@ from lpn_controller.policy_metadata import (metadata_from_dict, metadata_to_dict
                                             PolicyFormatError, PolicyMetadata)
 import numpy as np
 from smooth_policy_trainer.checkpoint import CheckpointError, load_checkpoint, to_numpy
-from smooth_policy_trainer.normalizer import RunningNormalizer
+from smooth_policy_trainer.normalizer import make_normalizer
 from smooth_policy_trainer.policies import make_actor
 from smooth_policy_trainer.train_config import config_from_dict, config_to_dict
 import torch
@@ -121,7 +121,7 @@ def policy_from_checkpoint(state):
     except (KeyError, RuntimeError) as error:
         raise CheckpointError(f"{state.get('path')}: the actor's weights do not match its "
                               f'config: {error}') from None
-    normalizer = RunningNormalizer(observation_size)
+    normalizer = make_normalizer(config.normalizer, observation_size)
     normalizer.load_state_dict(state['normalizer'])
     return build_policy(actor, normalizer, task, config_to_dict(config),
                         state.get('git_revision', 'unknown'))

@@ -3,6 +3,11 @@ Running mean and variance of observations, for the normalisation the networks se
 
 The statistics are written into the exported policy's metadata (observation_mean/std), so the
 controller normalises exactly as training did.
+
+The divisor is ``sqrt(var + epsilon) + std_offset``. With a tiny epsilon and no offset an input
+that barely varies (projected gravity on a robot that stays level) is amplified by up to
+1/sqrt(epsilon); rsl_rl's EmpiricalNormalization divides by ``std + 0.01``, which caps the gain
+at 100 and leaves the network less to over-react to.
 """
 
 import torch
@@ -11,12 +16,16 @@ import torch
 class RunningNormalizer:
     """Chan et al. parallel mean/variance updates over batches; clips the normalised output."""
 
-    def __init__(self, size, clip=10.0, epsilon=1e-8):
+    def __init__(self, size, clip=10.0, epsilon=1e-8, std_offset=0.0):
+        if epsilon < 0 or std_offset < 0 or epsilon + std_offset <= 0:
+            raise ValueError('normaliser epsilon and std_offset must be >= 0 and not both 0, '
+                             f'got epsilon={epsilon}, std_offset={std_offset}')
         self.mean = torch.zeros(size, dtype=torch.float64)
         self.var = torch.ones(size, dtype=torch.float64)
-        self.count = epsilon
+        self.count = 1e-8   # a prior weight so the first batch replaces the initial statistics
         self.clip = clip
         self.epsilon = epsilon
+        self.std_offset = std_offset
         self.frozen = False
 
     def update(self, batch):
@@ -38,7 +47,7 @@ class RunningNormalizer:
     @property
     def std(self):
         """Return the standard deviation used for normalising (never zero)."""
-        return torch.sqrt(self.var + self.epsilon)
+        return torch.sqrt(self.var + self.epsilon) + self.std_offset
 
     def __call__(self, observation):
         normalised = (observation.to(torch.float64) - self.mean) / self.std
@@ -54,3 +63,9 @@ class RunningNormalizer:
         self.mean = state['mean'].clone()
         self.var = state['var'].clone()
         self.count = float(state['count'])
+
+
+def make_normalizer(config, size):
+    """Return the RunningNormalizer a training config's ``normalizer`` section describes."""
+    return RunningNormalizer(size, clip=config.clip, epsilon=config.epsilon,
+                             std_offset=config.std_offset)

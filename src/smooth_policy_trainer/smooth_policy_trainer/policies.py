@@ -55,23 +55,32 @@ def spectrally_normalize(layer, lambda_sn):
     return layer
 
 
-def _linear(in_size, out_size, gain):
+INITS = ('orthogonal', 'default')
+
+
+def _linear(in_size, out_size, gain, init='orthogonal'):
+    # 'orthogonal' (CleanRL, SB3): orthogonal weights of the given gain, zero bias.
+    # 'default': PyTorch's own uniform initialisation, which rsl_rl keeps; the gain is unused.
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
     layer = nn.Linear(in_size, out_size)
-    nn.init.orthogonal_(layer.weight, gain=gain)
-    nn.init.zeros_(layer.bias)
+    if init == 'orthogonal':
+        nn.init.orthogonal_(layer.weight, gain=gain)
+        nn.init.zeros_(layer.bias)
     return layer
 
 
 class _Hidden(nn.Module):
     """A stack of linear layers with one activation; named ``hidden.{i}`` in state dicts."""
 
-    def __init__(self, in_size, hidden_sizes, activation):
+    def __init__(self, in_size, hidden_sizes, activation, init='orthogonal'):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f'activation must be one of {sorted(ACTIVATIONS)}, got '
                              f'{activation!r}')
         sizes = [in_size, *hidden_sizes]
-        self.hidden = nn.ModuleList(_linear(a, b, math.sqrt(2)) for a, b in zip(sizes, sizes[1:]))
+        self.hidden = nn.ModuleList(_linear(a, b, math.sqrt(2), init)
+                                    for a, b in zip(sizes, sizes[1:]))
         self.activation_name = activation
         self._activation = ACTIVATIONS[activation]
         self.out_size = sizes[-1]
@@ -89,13 +98,13 @@ class MLPActor(_Hidden):
 
     def __init__(self, observation_size, num_actions, hidden_sizes=(256, 128, 64),
                  activation='elu', phase_harmonics=2, initial_std=0.5, spectral_norm=None,
-                 spectral_norm_output=False):
-        super().__init__(observation_size + 2 * phase_harmonics, hidden_sizes, activation)
+                 spectral_norm_output=False, init='orthogonal'):
+        super().__init__(observation_size + 2 * phase_harmonics, hidden_sizes, activation, init)
         self.observation_size, self.num_actions = observation_size, num_actions
         self.phase_harmonics = phase_harmonics
         self.hidden_sizes = tuple(hidden_sizes)
         # A small output gain starts the policy near the default pose.
-        self.output = _linear(self.out_size, num_actions, 0.01)
+        self.output = _linear(self.out_size, num_actions, 0.01, init)
         self.log_std = nn.Parameter(torch.full((num_actions,), math.log(initial_std)))
         if spectral_norm is not None:  # lambda_sn: the SN baseline (actor only)
             layers = [*self.hidden, self.output] if spectral_norm_output else [*self.hidden]
@@ -119,21 +128,21 @@ class LPNActor(_Hidden):
     kind = 'lpn'
 
     def __init__(self, observation_size, num_actions, hidden_sizes=(64, 64), activation='elu',
-                 phase_harmonics=2, rank=8, initial_std=0.5):
+                 phase_harmonics=2, rank=8, initial_std=0.5, init='orthogonal'):
         if phase_harmonics < 1:
             raise ValueError('an LPN needs at least one phase harmonic')
-        super().__init__(2 * phase_harmonics, hidden_sizes, activation)
+        super().__init__(2 * phase_harmonics, hidden_sizes, activation, init)
         self.observation_size, self.num_actions = observation_size, num_actions
         self.phase_harmonics, self.rank = phase_harmonics, rank
         self.hidden_sizes = tuple(hidden_sizes)
         m, n = num_actions, observation_size
         if rank is None:
-            self.gain = _linear(self.out_size, m * n, 0.01)
+            self.gain = _linear(self.out_size, m * n, 0.01, init)
         else:
             # Each factor starts small; their product K starts smaller still.
-            self.gain_u = _linear(self.out_size, m * rank, 0.1)
-            self.gain_v = _linear(self.out_size, n * rank, 0.1)
-        self.offset = _linear(self.out_size, m, 0.01)
+            self.gain_u = _linear(self.out_size, m * rank, 0.1, init)
+            self.gain_v = _linear(self.out_size, n * rank, 0.1, init)
+        self.offset = _linear(self.out_size, m, 0.01, init)
         self.log_std = nn.Parameter(torch.full((num_actions,), math.log(initial_std)))
         self._factor_cache = None
 
@@ -194,11 +203,12 @@ class Critic(nn.Module):
     """State-value MLP on [s, phase features] (the critic may see everything the actor does)."""
 
     def __init__(self, observation_size, hidden_sizes=(256, 128, 64), activation='elu',
-                 phase_harmonics=2):
+                 phase_harmonics=2, init='orthogonal'):
         super().__init__()
         self.phase_harmonics = phase_harmonics
-        self.body = _Hidden(observation_size + 2 * phase_harmonics, hidden_sizes, activation)
-        self.value = _linear(self.body.out_size, 1, 1.0)
+        self.body = _Hidden(observation_size + 2 * phase_harmonics, hidden_sizes, activation,
+                            init)
+        self.value = _linear(self.body.out_size, 1, 1.0, init)
 
     def forward(self, state, phase):
         if self.phase_harmonics:

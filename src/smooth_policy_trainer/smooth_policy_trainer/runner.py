@@ -28,7 +28,7 @@ from smooth_policy_trainer.checkpoint import (checkpoint_path, FORMAT, FORMAT_VE
 from smooth_policy_trainer.env import ImitationEnv
 from smooth_policy_trainer.evaluate import evaluate_policy, format_table
 from smooth_policy_trainer.export import build_policy, git_revision, task_to_plain
-from smooth_policy_trainer.normalizer import RunningNormalizer
+from smooth_policy_trainer.normalizer import make_normalizer
 from smooth_policy_trainer.penalties import JacobianPenalty
 from smooth_policy_trainer.policies import Critic, make_actor
 from smooth_policy_trainer.ppo import PPO
@@ -65,7 +65,7 @@ class Runner:
         actor = make_actor(config.policy.kind, size, num_actions,
                            **config.policy.actor_options())
         critic = Critic(size, config.critic.hidden_sizes, config.critic.activation,
-                        config.critic.phase_harmonics)
+                        config.critic.phase_harmonics, config.critic.init)
         # One generator per use, seeded from run.seed: a checkpoint saves each stream's state.
         seeds = np.random.SeedSequence(config.run.seed).generate_state(len(GENERATORS))
         self.generators = {name: torch.Generator().manual_seed(int(seed))
@@ -82,7 +82,7 @@ class Runner:
             regularizers.append(GradientPenalty(config.gradient_penalty.weight,
                                                 config.ppo.min_std))
         self.ppo = PPO(actor, critic, config.ppo, regularizers)
-        self.normalizer = RunningNormalizer(size)
+        self.normalizer = make_normalizer(config.normalizer, size)
         self.storage = RolloutStorage(config.ppo.num_steps, config.env.num_envs, size,
                                       num_actions)
         self.iteration = 0

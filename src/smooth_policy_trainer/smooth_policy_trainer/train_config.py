@@ -2,10 +2,10 @@
 The training configuration: one tree of plain dataclasses, read from YAML with overrides.
 
 The tree is ``env`` (EnvConfig, with ``env.randomization`` and ``env.base_linear_velocity``),
-``policy``, ``critic``, ``ppo`` (PPOConfig), the actor regularisers ``penalty`` (action
-Jacobian), ``caps`` and ``gradient_penalty`` (GP-LCP), and ``run``. The other baselines are
-switches where they act: ``env.action_rate_weight``, ``env.action_filter_alpha`` and
-``policy.spectral_norm``.
+``policy``, ``critic``, ``normalizer`` (the observation normaliser), ``ppo`` (PPOConfig), the
+actor regularisers ``penalty`` (action Jacobian), ``caps`` and ``gradient_penalty`` (GP-LCP),
+and ``run``. The other baselines are switches where they act: ``env.action_rate_weight``,
+``env.action_filter_alpha`` and ``policy.spectral_norm``.
 Every default lives in a dataclass (here, in env.py and in ppo.py); the shipped files under
 ``config/`` write every key out. A YAML file may leave keys out
 (they keep their defaults); ``--set a.b=value`` overrides one key, the value parsed as YAML.
@@ -21,7 +21,7 @@ from typing import Mapping, Optional, Tuple
 from smooth_policy_trainer.clips import list_shipped_clips
 from smooth_policy_trainer.env import EnvConfig
 from smooth_policy_trainer.penalties import METHODS
-from smooth_policy_trainer.policies import ACTIVATIONS
+from smooth_policy_trainer.policies import ACTIVATIONS, INITS
 from smooth_policy_trainer.ppo import PPOConfig
 import yaml
 
@@ -47,11 +47,12 @@ class PolicyConfig:
     spectral_norm: bool = False
     lambda_sn: float = 1.0
     spectral_norm_output: bool = False   # the output layer too (reported with the results)
+    init: str = 'orthogonal'       # orthogonal (CleanRL) or default (PyTorch's, as rsl_rl)
 
     def actor_options(self):
         """Return the keyword arguments of make_actor for this kind."""
         options = {'activation': self.activation, 'phase_harmonics': self.phase_harmonics,
-                   'initial_std': self.initial_std}
+                   'initial_std': self.initial_std, 'init': self.init}
         if self.kind == 'lpn':
             return {**options, 'hidden_sizes': self.lpn_hidden_sizes, 'rank': self.rank}
         return {**options, 'hidden_sizes': self.mlp_hidden_sizes,
@@ -66,6 +67,16 @@ class CriticConfig:
     hidden_sizes: Tuple[int, ...] = (256, 128, 64)
     activation: str = 'elu'
     phase_harmonics: int = 2
+    init: str = 'orthogonal'       # as policy.init
+
+
+@dataclass
+class NormalizerConfig:
+    """Running observation normaliser: (s - mean) / (sqrt(var + epsilon) + std_offset), clipped."""
+
+    epsilon: float = 1e-8          # inside the square root
+    std_offset: float = 0.0        # added to the std (rsl_rl: epsilon 0, std_offset 0.01)
+    clip: float = 10.0             # |normalised input| is clipped here
 
 
 @dataclass
@@ -117,6 +128,7 @@ class TrainConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     critic: CriticConfig = field(default_factory=CriticConfig)
+    normalizer: NormalizerConfig = field(default_factory=NormalizerConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     penalty: PenaltyConfig = field(default_factory=PenaltyConfig)
     caps: CapsConfig = field(default_factory=CapsConfig)
@@ -387,6 +399,9 @@ def check_config(config, source='<config>'):
         activation = getattr(config, section).activation
         require(activation in ACTIVATIONS, f'{section}.activation',
                 f"must be one of {', '.join(sorted(ACTIVATIONS))}, got '{activation}'")
+        init = getattr(config, section).init
+        require(init in INITS, f'{section}.init',
+                f"must be one of {', '.join(INITS)}, got '{init}'")
     require(policy.phase_harmonics >= (1 if policy.kind == 'lpn' else 0),
             'policy.phase_harmonics', 'an LPN needs at least 1 harmonic (an MLP may use 0)')
     require(config.critic.phase_harmonics >= 0, 'critic.phase_harmonics', 'must be at least 0')
@@ -399,6 +414,14 @@ def check_config(config, source='<config>'):
                        ('policy.mlp_hidden_sizes', policy.mlp_hidden_sizes),
                        ('critic.hidden_sizes', config.critic.hidden_sizes)):
         require(all(size >= 1 for size in sizes), key, f'sizes must be positive, got {sizes}')
+
+    normalizer = config.normalizer
+    for key in ('epsilon', 'std_offset'):
+        require(getattr(normalizer, key) >= 0, f'normalizer.{key}', 'must be at least 0')
+    require(normalizer.epsilon + normalizer.std_offset > 0, 'normalizer.std_offset',
+            'normalizer.epsilon and normalizer.std_offset cannot both be 0 (a constant input '
+            'would divide by zero)')
+    require(normalizer.clip > 0, 'normalizer.clip', 'must be positive')
 
     penalty = config.penalty
     require(penalty.method in METHODS, 'penalty.method',
