@@ -33,6 +33,11 @@ JOINT_NAMES = load_config().joint_names
 TARGET_P99_US = 50.0
 
 
+def live_rates(now):
+    """Return body rates that change every message, as a live IMU's do (a constant is frozen)."""
+    return np.full(3, 1e-6 * now)
+
+
 def engaged_controller(policy):
     """Return a ControllerCore already in POLICY mode, and the state it was fed."""
     runtime = LpnPolicy(policy, mode='table')
@@ -44,7 +49,7 @@ def engaged_controller(policy):
     now = 0.0
     while core.safety.mode != SafetyMode.POLICY:
         core.set_joint_state(now, *state)
-        core.set_imu(now, upright, np.zeros(3))
+        core.set_imu(now, upright, live_rates(now))
         core.step(now)
         now += 0.02
     return core, state, upright, now
@@ -71,7 +76,7 @@ def main():
     def controller_step(step):
         controller_clock[0] += 0.02
         core.set_joint_state(controller_clock[0], positions, velocities)
-        core.set_imu(controller_clock[0], upright, np.zeros(3))
+        core.set_imu(controller_clock[0], upright, live_rates(controller_clock[0]))
         return core.step(controller_clock[0])
 
     observations = rng.normal(size=(256, lpn.metadata.observation_size))

@@ -30,7 +30,7 @@ import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from lpn_controller import metrics
-from lpn_controller.bag_recovery import open_bag
+from lpn_controller.bag_recovery import open_bag, recovery_summary
 from lpn_controller.bags import BagError, BagReader, describe_topics, Series
 import numpy as np
 
@@ -349,6 +349,8 @@ def analyze_bags(paths: Sequence, config: AnalysisConfig = AnalysisConfig(),
         log(f"  {report['action_topic']}: {report['messages']} messages, "
             f"f_s = {report['sample_rate_hz']:.4g} Hz, N = {report['window_length']} "
             f"({report['analysis_s']:.2f} s)")
+        if report['recovery'] is not None:   # a cut-off recording: say so, before any figure
+            log(f"  {recovery_summary(report['recovery'])}")
         analyses.append(analysis)
     return analyses
 

@@ -130,11 +130,18 @@ class RecoveredBag(BagReader):
 
     def summary(self) -> str:
         """One line for a user: what was recovered and where the file breaks."""
-        report = self.recovery
-        where = (f'the file breaks at byte {report["breaks_at_byte"]}: {report["damage"]}'
-                 if report['breaks_at_byte'] is not None else 'no damage found in the file')
-        return (f'bag {self.path} recovered ({report["why"]}): {report["messages_recovered"]} '
-                f'messages, {report["seconds_recovered"]:.3f} s; {where}')
+        return f'bag {self.path} {recovery_summary(self.recovery)}'
+
+
+def recovery_summary(recovery: dict) -> str:
+    """Say, in one line, what a :attr:`RecoveredBag.recovery` report recovered and what broke."""
+    where = 'no damage found in the file'
+    if recovery['breaks_at_byte'] is not None:
+        where = (f'the file breaks at byte {recovery["breaks_at_byte"]} of '
+                 f'{recovery["file_bytes"]}: {recovery["damage"]}')
+    return (f'recovered ({recovery["why"]}): {recovery["messages_recovered"]} messages, '
+            f'{recovery["seconds_recovered"]:.3f} s, up to receive time '
+            f'{recovery["last_s"]:.3f} s; {where}')
 
 
 def open_bag(path):

@@ -112,6 +112,9 @@ class ControllerCore:
         self._angular_velocity: Optional[np.ndarray] = None
         self._tilt: Optional[float] = None
         self._imu_time: Optional[float] = None
+        # The current IMU reading's bytes and when it first arrived: the frozen-IMU check.
+        self._imu_reading: Optional[bytes] = None
+        self._imu_changed_time: Optional[float] = None
         self._linear_velocity: Optional[np.ndarray] = None
         self._odometry_time: Optional[float] = None
         command_size = (self.builder.term_slice('command').stop
@@ -139,6 +142,11 @@ class ControllerCore:
         self._angular_velocity = np.asarray(angular_velocity, dtype=np.float64)
         self._tilt = float(body_tilt(self._orientation))
         self._imu_time = now_s
+        # Bytes, not values: "bit-identical" is the test, and NaN readings compare too.
+        reading = self._orientation.tobytes() + self._angular_velocity.tobytes()
+        if reading != self._imu_reading:
+            self._imu_reading = reading
+            self._imu_changed_time = now_s
 
     def set_odometry(self, now_s: float, linear_velocity_body: np.ndarray):
         """Store the base linear velocity in the body frame (m/s), the odometry twist."""
@@ -172,8 +180,11 @@ class ControllerCore:
             inputs.append(self._linear_velocity)
             extra_ages = (('odometry', age(self._odometry_time)),)
         finite = all(value is not None and bool(np.all(np.isfinite(value))) for value in inputs)
+        # Measured between messages, not up to now: an IMU that stops is stale, not frozen.
+        unchanged = (None if self._imu_time is None
+                     else self._imu_time - self._imu_changed_time)
         return SafetyInputs(age(self._joint_state_time), age(self._imu_time), finite,
-                            self._tilt, extra_ages)
+                            self._tilt, extra_ages, unchanged)
 
     def step(self, now_s: float) -> ControlOutput:
         """Run one control step at time ``now_s`` and return what to command."""

@@ -78,6 +78,9 @@ _PARAMETERS = (
      'Robot joint names in Float64MultiArray order; unset uses the policy order.'),
     ('state_timeout_s', _SAFETY.state_timeout_s,
      'Watchdog: damping when joint states, IMU or (if read) odometry are older (s).'),
+    ('frozen_imu_timeout_s', _SAFETY.frozen_imu_timeout_s,
+     'Damping when the IMU readings stay bit-identical for longer (s): a frozen driver '
+     'republishing its last sample; 0 turns the check off (a noise-free simulated IMU).'),
     ('max_tilt_rad', _SAFETY.max_tilt_rad,
      'Damping when the body tilts further from upright (rad); raise to pi for flips.'),
     ('interpolation_duration_s', _SAFETY.interpolation_duration_s,
@@ -129,7 +132,8 @@ class ControllerNode(Node):
                              'or export joint_limits in policy.yaml')
         config = ControllerConfig(
             safety=SafetyConfig(self._param('state_timeout_s'), self._param('max_tilt_rad'),
-                                self._param('interpolation_duration_s')),
+                                self._param('interpolation_duration_s'),
+                                self._param('frozen_imu_timeout_s')),
             monitor=MonitorConfig(
                 window_s=self._param('monitor_window_s'),
                 cutoff_hz=self._param('monitor_cutoff_hz'),

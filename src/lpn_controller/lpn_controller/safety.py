@@ -5,8 +5,8 @@ Modes::
 
     WAITING --state fresh, finite, upright--> INTERPOLATING --duration elapsed--> POLICY
        ^                                          |                                  |
-       |                                          +--- stale / non-finite / tilt ----+
-       |                                          |    / e-stop                      |
+       |                                          +--- stale / frozen IMU / ---------+
+       |                                          |    non-finite / tilt / e-stop    |
        +------------------ reset() ---------- DAMPING (latched) <--------------------+
 
 WAITING and DAMPING both command passive damping. Faults latch: DAMPING is left only through
@@ -32,11 +32,19 @@ class SafetyMode(enum.Enum):
 
 @dataclass(frozen=True)
 class SafetyConfig:
-    """Watchdog timeout, tilt limit (rad, from upright) and interpolation time."""
+    """
+    Watchdog timeout, tilt limit (rad, from upright), interpolation time, frozen-IMU timeout.
+
+    ``frozen_imu_timeout_s``: an IMU whose readings stay bit-identical for longer is frozen (a
+    real IMU's noise changes every reading; a driver that republishes its last sample does
+    not); 0 turns the check off, for a noise-free simulated IMU at rest. It is the last
+    argument so positional construction keeps its meaning.
+    """
 
     state_timeout_s: float = 0.1
     max_tilt_rad: float = 1.0
     interpolation_duration_s: float = 2.0
+    frozen_imu_timeout_s: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,9 @@ class SafetyInputs:
     Ages are seconds since the last message (None: never received). ``tilt_rad`` is None when
     unknown. ``finite`` is False if any state input holds NaN or inf. ``extra_ages`` holds
     ``(name, age)`` of the further inputs the policy reads (odometry, say), watched like the
-    joint states and the IMU.
+    joint states and the IMU. ``imu_unchanged_s`` is how long the IMU readings have been
+    bit-identical: from the first message carrying the current reading to the latest one (0
+    while they change; None: unknown).
     """
 
     joint_state_age_s: Optional[float]
@@ -55,6 +65,7 @@ class SafetyInputs:
     finite: bool
     tilt_rad: Optional[float]
     extra_ages: Tuple[Tuple[str, Optional[float]], ...] = ()
+    imu_unchanged_s: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,9 @@ class SafetyStateMachine:
         if config.state_timeout_s <= 0.0 or config.interpolation_duration_s < 0.0:
             raise ValueError('state_timeout_s must be positive and interpolation_duration_s '
                              'non-negative')
+        if not config.frozen_imu_timeout_s >= 0.0:
+            raise ValueError('frozen_imu_timeout_s must be non-negative (0 turns the check '
+                             f'off), got {config.frozen_imu_timeout_s}')
         self.config = config
         self.mode = SafetyMode.WAITING
         self.reason = 'waiting for joint states and IMU'
@@ -97,6 +111,11 @@ class SafetyStateMachine:
                 return f'no {name} received'
             if age > timeout:
                 return f'stale {name}: last message {age:.3f} s ago (timeout {timeout:.3f} s)'
+        frozen_timeout = self.config.frozen_imu_timeout_s
+        unchanged = inputs.imu_unchanged_s
+        if frozen_timeout > 0.0 and unchanged is not None and unchanged > frozen_timeout:
+            return (f'frozen IMU: readings bit-identical for {unchanged:.3f} s (timeout '
+                    f'{frozen_timeout:.3f} s)')
         if not inputs.finite:
             return 'NaN or inf in the state inputs'
         if inputs.tilt_rad is None or not math.isfinite(inputs.tilt_rad):

@@ -225,6 +225,28 @@ def test_a_truncated_bag_is_analysed_from_what_is_intact(tmp_path, capsys):
     recovery = report['bags'][0]['recovery']
     assert recovery['messages_recovered'] > 0 and recovery['breaks_at_byte'] is not None
     assert storage_file.read_bytes() == damaged  # never written
+    # One line says what was recovered and where the file breaks.
+    lines = [line for line in capsys.readouterr().out.splitlines() if 'recovered (' in line]
+    assert len(lines) == 1
+    assert (f"{recovery['messages_recovered']} messages, {recovery['seconds_recovered']:.3f} s"
+            in lines[0])
+    assert f"breaks at byte {recovery['breaks_at_byte']} of {len(damaged)}: " in lines[0]
+
+
+def test_a_bag_without_metadata_says_it_was_recovered_and_found_no_damage(tmp_path, capsys):
+    bag = write_bag(tmp_path / 'bag', storage='sqlite3')
+    (bag / 'metadata.yaml').unlink()
+    assert main([str(bag), '--output', str(tmp_path / 'out'), '--no-plots']) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if 'recovered (' in line]
+    assert len(lines) == 1
+    assert 'no metadata.yaml' in lines[0] and '1500 messages' in lines[0]   # 500 + 1000
+    assert lines[0].endswith('no damage found in the file')
+
+
+def test_an_intact_bag_prints_no_recovery_line(tmp_path, capsys):
+    assert main([str(write_bag(tmp_path / 'bag')), '--output', str(tmp_path / 'out'),
+                 '--no-plots']) == 0
+    assert 'recovered (' not in capsys.readouterr().out
 
 
 def test_bad_options_are_usage_errors(tmp_path):

@@ -15,6 +15,7 @@ def test_controller_yaml_defaults_match_the_dataclasses():
     expected = {
         'state_timeout_s': safety.state_timeout_s,
         'max_tilt_rad': safety.max_tilt_rad,
+        'frozen_imu_timeout_s': safety.frozen_imu_timeout_s,
         'interpolation_duration_s': safety.interpolation_duration_s,
         'monitor_window_s': monitor.window_s,
         'monitor_cutoff_hz': monitor.cutoff_hz,

@@ -26,9 +26,14 @@ def make_core(config=None, lower=None, upper=None):
     return ControllerCore(runtime, lower, upper, config)
 
 
+def live_rates(time):
+    """Return body rates that change every message, as a live IMU's do (a constant is frozen)."""
+    return np.array([0.01, -0.02, 0.03]) + 1e-6 * time
+
+
 def feed(core, time, positions, velocities=np.zeros(3), orientation=UPRIGHT):
     core.set_joint_state(time, positions, velocities)
-    core.set_imu(time, orientation, np.array([0.01, -0.02, 0.03]))
+    core.set_imu(time, orientation, live_rates(time))
 
 
 def run_until_policy(core, positions):
@@ -79,8 +84,7 @@ def test_policy_step_matches_runtime_and_observation():
     engaged_at, first = run_until_policy(core, positions)
     assert first.phase == 0.0
     runtime, builder = core.runtime, core.builder
-    angular_velocity = np.array([0.01, -0.02, 0.03])
-    expected_observation = builder.build(positions, np.zeros(3), UPRIGHT, angular_velocity,
+    expected_observation = builder.build(positions, np.zeros(3), UPRIGHT, live_rates(engaged_at),
                                          np.zeros(3))
     expected_action = runtime.act(expected_observation, 0.0)
     np.testing.assert_allclose(first.action, expected_action)
@@ -91,7 +95,7 @@ def test_policy_step_matches_runtime_and_observation():
     feed(core, time, positions)
     second = core.step(time)
     assert second.phase == pytest.approx(DT / 0.5)
-    observation = builder.build(positions, np.zeros(3), UPRIGHT, angular_velocity,
+    observation = builder.build(positions, np.zeros(3), UPRIGHT, live_rates(time),
                                 first.action)
     np.testing.assert_allclose(second.action, runtime.act(observation, DT / 0.5))
 
@@ -219,9 +223,8 @@ def test_low_pass_filter_shapes_the_command_but_not_the_observation():
                                            monitor=MonitorConfig(window_s=1.0)))
     positions = metadata.default_pose + 0.05
     engaged_at, first = run_until_policy(core, positions)
-    angular_velocity = np.array([0.01, -0.02, 0.03])
     raw_first = runtime.act(core.builder.build(positions, np.zeros(3), UPRIGHT,
-                                               angular_velocity, np.zeros(3)), 0.0)
+                                               live_rates(engaged_at), np.zeros(3)), 0.0)
     # The command starts from zero at engagement, as a training episode does.
     np.testing.assert_allclose(first.action, 0.25 * raw_first)
     np.testing.assert_allclose(first.joint_targets,
@@ -232,5 +235,43 @@ def test_low_pass_filter_shapes_the_command_but_not_the_observation():
     second = core.step(time)
     # The observation's previous action is the policy's own, unfiltered output.
     raw_second = runtime.act(core.builder.build(positions, np.zeros(3), UPRIGHT,
-                                                angular_velocity, raw_first), DT / 0.5)
+                                                live_rates(time), raw_first), DT / 0.5)
     np.testing.assert_allclose(second.action, 0.25 * raw_second + 0.75 * first.action)
+
+
+def test_bit_identical_imu_readings_past_the_timeout_latch_damping():
+    core = make_core()
+    positions = core.metadata.default_pose.copy()
+    time, _ = run_until_policy(core, positions)
+    frozen = live_rates(time)
+    modes = []
+    for step in range(1, 10):   # the IMU republishes one sample; joint states stay live
+        now = time + step * DT
+        core.set_joint_state(now, positions, np.zeros(3))
+        core.set_imu(now, UPRIGHT, frozen)
+        output = core.step(now)
+        modes.append(output.mode)
+        if output.transitions:
+            assert 'frozen IMU' in output.transitions[0].reason
+    # Up to 0.08 s of identical readings pass; 0.12 s do not (0.10 s sits on the float edge).
+    assert modes[:4] == [SafetyMode.POLICY] * 4 and modes[5:] == [SafetyMode.DAMPING] * 4
+
+
+def test_an_imu_that_stops_is_stale_not_frozen():
+    core = make_core()
+    positions = core.metadata.default_pose.copy()
+    time, _ = run_until_policy(core, positions)
+    core.set_joint_state(time + 0.2, positions, np.zeros(3))
+    output = core.step(time + 0.2)
+    assert output.mode == SafetyMode.DAMPING and 'stale IMU' in output.transitions[0].reason
+
+
+def test_a_noise_free_imu_runs_with_the_frozen_check_off():
+    config = ControllerConfig(safety=SafetyConfig(0.1, 0.8, 1.0, frozen_imu_timeout_s=0.0))
+    core = make_core(config)
+    positions = core.metadata.default_pose.copy()
+    for step in range(100):
+        core.set_joint_state(step * DT, positions, np.zeros(3))
+        core.set_imu(step * DT, UPRIGHT, np.zeros(3))
+        core.step(step * DT)
+    assert core.safety.mode == SafetyMode.POLICY

@@ -32,7 +32,7 @@ def make_core(supplied_inputs=('command', 'odometry'), terms=None):
 
 def feed(core, time, odometry=VELOCITY):
     core.set_joint_state(time, core.metadata.default_pose, np.zeros(3))
-    core.set_imu(time, UPRIGHT, np.zeros(3))
+    core.set_imu(time, UPRIGHT, np.full(3, 1e-6 * time))   # live: a constant reads as frozen
     if odometry is not None:
         core.set_odometry(time, odometry)
 
@@ -96,7 +96,7 @@ def test_stale_or_non_finite_odometry_latches_damping():
     time, _ = run(core, 0.5)
     assert core.safety.mode == SafetyMode.POLICY
     core.set_joint_state(time + 0.2, core.metadata.default_pose, np.zeros(3))
-    core.set_imu(time + 0.2, UPRIGHT, np.zeros(3))   # odometry stops; the rest is fresh
+    core.set_imu(time + 0.2, UPRIGHT, np.full(3, 1e-6))   # odometry stops; the rest is fresh
     output = core.step(time + 0.2)
     assert output.mode == SafetyMode.DAMPING
     assert 'stale odometry' in output.transitions[0].reason

@@ -109,3 +109,38 @@ def test_external_fault_latches():
 def test_config_is_checked():
     with pytest.raises(ValueError):
         SafetyStateMachine(SafetyConfig(state_timeout_s=0.0))
+
+
+@pytest.mark.parametrize('during', ['waiting', 'interpolating', 'policy'])
+def test_a_frozen_imu_falls_back_to_damping_or_never_starts(during):
+    machine = SafetyStateMachine(CONFIG)
+    frozen = SafetyInputs(0.01, 0.01, True, 0.05, imu_unchanged_s=0.11)
+    if during != 'waiting':
+        machine.update(0.0, GOOD)
+    if during == 'policy':
+        machine.update(1.0, GOOD)
+    transition = machine.update(1.5, frozen)
+    expected = SafetyMode.WAITING if during == 'waiting' else SafetyMode.DAMPING
+    assert machine.mode == expected
+    assert 'frozen IMU' in machine.reason and '0.110 s' in machine.reason
+    assert (transition is None) == (during == 'waiting')
+
+
+def test_imu_readings_unchanged_up_to_the_timeout_are_fine():
+    machine = engaged_machine()
+    assert machine.update(2.0, SafetyInputs(0.01, 0.01, True, 0.05, imu_unchanged_s=0.1)) is None
+    assert machine.mode == SafetyMode.POLICY
+
+
+def test_a_stale_imu_is_named_stale_before_frozen():
+    machine = engaged_machine()
+    machine.update(2.0, SafetyInputs(0.01, 0.3, True, 0.05, imu_unchanged_s=0.3))
+    assert 'stale IMU' in machine.reason
+
+
+def test_the_frozen_imu_check_can_be_turned_off():
+    machine = SafetyStateMachine(SafetyConfig(0.1, 0.8, 1.0, frozen_imu_timeout_s=0.0))
+    machine.update(0.0, SafetyInputs(0.01, 0.01, True, 0.05, imu_unchanged_s=10.0))
+    assert machine.mode == SafetyMode.INTERPOLATING
+    with pytest.raises(ValueError, match='frozen_imu_timeout_s'):
+        SafetyStateMachine(SafetyConfig(frozen_imu_timeout_s=-0.1))

@@ -90,8 +90,8 @@ def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed
                     settings: BridgeSettings = BridgeSettings(),
                     controller_config: ControllerConfig = ControllerConfig(),
                     on_tick: Optional[Callable[[float, Simulator], None]] = None,
-                    robot_config=None, joint_remap: Optional[dict] = None
-                    ) -> RolloutResult:
+                    robot_config=None, joint_remap: Optional[dict] = None,
+                    faults=None) -> RolloutResult:
     """
     Run a robot (the packaged one by default) under ``policy`` for ``seconds``, recording to bag.
 
@@ -101,6 +101,13 @@ def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed
 
     ``on_tick(time_s, simulator)``, when given, sees the simulator after every tick (a video
     frame recorder, say); it must not change it.
+
+    ``faults``, when given, injects faults where the nodes would meet them (see
+    ``quadruped_arm_bringup.fault_injection.FaultInjector``): ``before_tick(time_s, simulator)``
+    may push the robot; ``deliver(time_s, state)`` returns the states the joint-state and IMU
+    messages carry, or None for a message that never arrives (the bag records what arrives);
+    ``estop(time_s)`` says whether an e-stop arrives now (the node's ``~/estop`` topic);
+    ``observe(output)`` sees every control step's result.
     """
     if not seconds > 0:
         raise ValueError(f'the run needs a positive duration, got {seconds} s')
@@ -119,28 +126,37 @@ def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed
     last_phase = None
     started = time.perf_counter()
     for tick in range(1, int(round(seconds / tick_dt)) + 1):
+        if faults is not None:
+            faults.before_tick(bridge.sim.time, bridge.sim)
         tick_result = bridge.tick()
         now = tick_result.time
         bag.write_clock(now)
         if on_tick is not None:
             on_tick(now, bridge.sim)
+        if faults is not None and faults.estop(now):
+            transition = controller.engage_estop(now, 'topic')
+            if transition is not None:
+                result.transitions.append((now, transition.mode.value, transition.reason))
         state = tick_result.state
         if state is not None:
-            bag.write_joint_state(JOINT_STATES_TOPIC, now, bridge.joint_names,
-                                  state.joint_positions, state.joint_velocities,
-                                  state.joint_efforts)
-            bag.write_imu(IMU_TOPIC, now, state.imu_orientation, state.imu_angular_velocity,
-                          state.imu_linear_acceleration, FRAMES['imu_frame_id'])
+            joints, imu = (state, state) if faults is None else faults.deliver(now, state)
+            if joints is not None:
+                bag.write_joint_state(JOINT_STATES_TOPIC, now, bridge.joint_names,
+                                      joints.joint_positions, joints.joint_velocities,
+                                      joints.joint_efforts)
+                controller.set_joint_state(
+                    now, joint_map.to_policy_order(bridge.joint_names, joints.joint_positions),
+                    joint_map.to_policy_order(bridge.joint_names, joints.joint_velocities))
+            if imu is not None:
+                bag.write_imu(IMU_TOPIC, now, imu.imu_orientation, imu.imu_angular_velocity,
+                              imu.imu_linear_acceleration, FRAMES['imu_frame_id'])
+                controller.set_imu(now, imu.imu_orientation, imu.imu_angular_velocity)
             body_velocity = rotate_into_body(state.base_orientation, state.base_linear_velocity)
             bag.write_odometry(
                 ODOM_TOPIC, now, FRAMES['odom_frame_id'], FRAMES['base_frame_id'],
                 state.base_position, state.base_orientation, body_velocity,
                 state.base_angular_velocity)
             controller.set_odometry(now, body_velocity)   # the twist of /odom, as the node reads
-            controller.set_joint_state(
-                now, joint_map.to_policy_order(bridge.joint_names, state.joint_positions),
-                joint_map.to_policy_order(bridge.joint_names, state.joint_velocities))
-            controller.set_imu(now, state.imu_orientation, state.imu_angular_velocity)
             if start_position is None:
                 start_position = state.base_position[:2].copy()
             result.min_base_height_m = min(result.min_base_height_m, state.base_position[2])
@@ -149,6 +165,8 @@ def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed
             result.displacement_m = tuple((state.base_position[:2] - start_position).tolist())
         if tick % control_every == 0:
             output = controller.step(now)
+            if faults is not None:
+                faults.observe(output)
             last_phase = output.phase
             for transition in output.transitions:
                 result.transitions.append((transition.time_s, transition.mode.value,

@@ -32,7 +32,7 @@ import yaml
 # Controller parameters a profile may set in `safety` (all doubles); the bringup tests check
 # that the controller node declares each of them.
 SAFETY_PARAMETERS = ('state_timeout_s', 'max_tilt_rad', 'interpolation_duration_s',
-                     'passive_extra_damping')
+                     'passive_extra_damping', 'frozen_imu_timeout_s')
 
 _TOP_KEYS = ('description', 'topics', 'forward_command_joints', 'joint_names', 'joint_limits',
              'safety')

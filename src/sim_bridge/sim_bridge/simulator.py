@@ -157,6 +157,19 @@ class Simulator:
         self.data.ctrl[self._actuator_ids] = np.clip(
             joint_targets, self.joint_limits[:, 0], self.joint_limits[:, 1])
 
+    def set_base_wrench(self, force_world, torque_world=(0.0, 0.0, 0.0)):
+        """
+        Apply an external force (N) and torque (N m), world frame, at the base body's CoM.
+
+        It acts on every physics step until changed (zeros remove it): a push on the robot.
+        """
+        wrench = np.concatenate([np.asarray(force_world, dtype=float),
+                                 np.asarray(torque_world, dtype=float)])
+        if wrench.shape != (6,) or not np.all(np.isfinite(wrench)):
+            raise ValueError(f'a base wrench is a finite 3-vector force and torque, got '
+                             f'{force_world!r}, {torque_world!r}')
+        self.data.xfrc_applied[self._base_body] = wrench
+
     @property
     def joint_targets(self):
         """Return the joint position targets being tracked."""

@@ -197,3 +197,19 @@ def test_readouts_describe_the_current_state(config):
                  'joint_efforts'):
         np.testing.assert_allclose(getattr(after_step, name), getattr(restored, name),
                                    rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+def test_a_base_wrench_pushes_the_body_until_removed(config):
+    sim, still = Simulator(config, seed=0), Simulator(config, seed=0)
+    stand = sim.joint_targets
+    sim.set_base_wrench([0.0, 300.0, 0.0])
+    for _ in range(5):   # 0.1 s at 50 Hz
+        sim.step(stand)
+        still.step(stand)
+    sim.set_base_wrench([0.0, 0.0, 0.0])
+    pushed, reference = sim.read_state(), still.read_state()
+    # 30 N s of lateral impulse: the body moves sideways, the unpushed one does not.
+    assert pushed.base_linear_velocity[1] > 0.3 > abs(reference.base_linear_velocity[1])
+    assert np.all(sim.data.xfrc_applied == 0.0)
+    with pytest.raises(ValueError, match='finite 3-vector'):
+        sim.set_base_wrench([np.nan, 0.0, 0.0])
