@@ -61,6 +61,7 @@ class PolicyMetadata:
     joint_upper_limits: Optional[np.ndarray] = None
     git_revision: str = 'unknown'
     training_config: Dict[str, Any] = field(default_factory=dict)
+    physics: Optional[str] = None        # training's physics configuration; None: before the field
     format_version: int = FORMAT_VERSION
 
     @property
@@ -76,7 +77,7 @@ class PolicyMetadata:
 
 _TOP_LEVEL_FIELDS = (
     'format_version', 'kind', 'joint_names', 'observation', 'action', 'pd_gains', 'joint_limits',
-    'control_rate_hz', 'motion', 'network', 'provenance')
+    'control_rate_hz', 'physics', 'motion', 'network', 'provenance')
 
 
 class _Reader:
@@ -224,6 +225,8 @@ def metadata_from_dict(data: Any, source: str = 'policy.yaml') -> PolicyMetadata
 
     control_rate_hz = reader.number(reader.get(data, 'control_rate_hz', 'control_rate_hz'),
                                     'control_rate_hz', positive=True)
+    physics = reader.get(data, 'physics', 'physics', required=False)
+    physics = None if physics is None else reader.text(physics, 'physics')
     motion = reader.section(reader.get(data, 'motion', 'motion'), 'motion',
                             ('clip', 'period_s'))
     motion_clip = reader.text(reader.get(motion, 'clip', 'motion.clip'), 'motion.clip')
@@ -247,7 +250,7 @@ def metadata_from_dict(data: Any, source: str = 'policy.yaml') -> PolicyMetadata
         kp=kp, kd=kd, joint_lower_limits=lower, joint_upper_limits=upper,
         control_rate_hz=control_rate_hz, phase_period_s=period, motion_clip=motion_clip,
         network=network, git_revision=git_revision, training_config=dict(training_config),
-        format_version=version)
+        physics=physics, format_version=version)
 
 
 def _parse_terms(reader: _Reader, value: Any, num_joints: int) -> Tuple[ObservationTerm, ...]:
@@ -352,6 +355,8 @@ def metadata_to_dict(metadata: PolicyMetadata) -> Dict[str, Any]:
             'training_config': dict(metadata.training_config),
         },
     }
+    if metadata.physics is not None:
+        data['physics'] = metadata.physics
     if metadata.joint_lower_limits is None and metadata.joint_upper_limits is None:
         del data['joint_limits']
     else:

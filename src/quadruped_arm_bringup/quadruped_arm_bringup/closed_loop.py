@@ -34,6 +34,7 @@ from quadruped_arm_bringup.recording import CONTROLLER_ACTION_TOPIC as ACTION_TO
 from quadruped_arm_bringup.recording import CONTROLLER_NODE
 from sim_bridge.bridge import BridgeCore, BridgeSettings, NODE_PARAMETERS
 from sim_bridge.config import load_config
+from sim_bridge.physics import warn_if_mismatch
 from sim_bridge.rotations import rotate_into_body, tilt_angle
 from sim_bridge.simulator import Simulator
 
@@ -113,6 +114,7 @@ def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed
         raise ValueError(f'the run needs a positive duration, got {seconds} s')
     robot = load_config(robot_config)
     bridge = BridgeCore(Simulator(robot, seed=seed), settings)
+    warn_if_mismatch(policy.metadata.physics, bridge.sim.physics)
     controller = make_controller(policy, config=controller_config)
     joint_map = JointMap(policy.metadata.joint_names, {**robot.joint_map, **(joint_remap or {})})
     joint_map.indices_in(bridge.joint_names)  # fails now, naming joints, if they differ

@@ -7,13 +7,14 @@ order, quaternions as [w, x, y, z] (MuJoCo's order; the node converts for ROS me
 """
 
 from dataclasses import dataclass
-import fnmatch
 
 import mujoco
 import numpy as np
 
 from sim_bridge import mjcf
 from sim_bridge.config import ConfigError, load_config
+from sim_bridge.physics import (apply_physics, DEFAULT_PHYSICS, geoms_of_bodies,
+                                physics_config, robot_config_for)
 
 # The bindings' enums do not compare reliably with numpy integers; compare as ints.
 _COMMANDABLE_JOINT_TYPES = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
@@ -43,25 +44,40 @@ class RobotState:
     base_angular_velocity: np.ndarray
 
 
-def load_model(config):
-    """Compile the MJCF named by the configuration (see mjcf), with its physics time step."""
+def load_model(config, physics=DEFAULT_PHYSICS, contact_bodies=()):
+    """
+    Compile the MJCF named by the configuration (see mjcf) with a physics configuration's options.
+
+    ``contact_bodies``: body patterns that keep their floor contacts where ``physics`` filters
+    collisions (see sim_bridge.physics).
+    """
     try:
         model = mjcf.compile_model(config.model_path, config.sites)
     except ValueError as error:
         raise ConfigError(f"{config.source}: field 'model': {error}") from None
-    model.opt.timestep = config.physics_dt
-    return model
+    return apply_physics(model, config, physics, contact_bodies)
 
 
 class Simulator:
-    """One simulated robot, stepped one control period (several physics steps) at a time."""
+    """
+    One simulated robot, stepped one control period (several physics steps) at a time.
 
-    def __init__(self, config=None, seed=None, model=None):
-        self.config = config if config is not None else load_config()
-        self.model = model if model is not None else load_model(self.config)
+    ``physics`` names the physics configuration (sim_bridge.physics); its rate replaces the
+    robot configuration's in ``self.config``. A given ``model`` must come from load_model with
+    the same physics configuration.
+    """
+
+    def __init__(self, config=None, seed=None, model=None, physics=DEFAULT_PHYSICS,
+                 contact_bodies=()):
+        self.physics = physics_config(physics)
+        self.config = robot_config_for(config if config is not None else load_config(),
+                                       self.physics)
+        self.model = model if model is not None else load_model(self.config, self.physics,
+                                                                contact_bodies)
         self.model.opt.timestep = self.config.physics_dt
         self.data = mujoco.MjData(self.model)
         self.rng = np.random.default_rng(seed)
+        self.state_version = 0
         self.joint_names = self.config.joint_names
         self._index_model()
         self.set_pd_gains(self.config.kp, self.config.kd)
@@ -154,8 +170,12 @@ class Simulator:
         if bad.any():
             names = [n for n, b in zip(self.joint_names, bad) if b]
             raise ValueError(f'non-finite joint targets for {names}')
-        self.data.ctrl[self._actuator_ids] = np.clip(
-            joint_targets, self.joint_limits[:, 0], self.joint_limits[:, 1])
+        self.hold_targets(np.clip(joint_targets, self.joint_limits[:, 0],
+                                  self.joint_limits[:, 1]))
+
+    def hold_targets(self, joint_targets):
+        """Hold targets already checked and clipped (VectorSimulator checks a whole batch)."""
+        self.data.ctrl[self._actuator_ids] = joint_targets
 
     def set_base_wrench(self, force_world, torque_world=(0.0, 0.0, 0.0)):
         """
@@ -180,14 +200,19 @@ class Simulator:
         if joint_targets is not None:
             self.set_joint_targets(joint_targets)
         mujoco.mj_step(self.model, self.data, nstep=self.config.substeps)
-        self._readouts_fresh = False
+        self._state_changed(fresh=False)
 
     def physics_step(self, joint_targets=None):
         """Advance one physics step (for callers that publish a clock every physics step)."""
         if joint_targets is not None:
             self.set_joint_targets(joint_targets)
         mujoco.mj_step(self.model, self.data)
-        self._readouts_fresh = False
+        self._state_changed(fresh=False)
+
+    def _state_changed(self, fresh):
+        # The version lets VectorSimulator tell which environments' cached readouts are stale.
+        self.state_version += 1
+        self._readouts_fresh = fresh
 
     def refresh_readouts(self):
         """Bring sensors, contacts and site poses up to the current state (see below)."""
@@ -233,7 +258,7 @@ class Simulator:
         if keep_time:
             self.data.time = now
         mujoco.mj_forward(self.model, self.data)
-        self._readouts_fresh = True
+        self._state_changed(fresh=True)
         self.set_joint_targets(self.data.qpos[self._qpos_ids])
         return self.read_state()
 
@@ -260,14 +285,8 @@ class Simulator:
 
     def geoms_of_bodies(self, body_patterns):
         """Return the ids of the geoms on bodies whose names match any shell-style pattern."""
-        names = [self.model.body(b).name for b in range(self.model.nbody)]
-        unmatched = [p for p in body_patterns if not any(fnmatch.fnmatchcase(n, p) for n in names)]
-        if unmatched:
-            raise ValueError(f'body patterns {unmatched} match no body of model '
-                             f'{self.config.model_path}; its bodies are {names}')
-        return np.array([g for g in range(self.model.ngeom)
-                         if any(fnmatch.fnmatchcase(names[self.model.geom_bodyid[g]], p)
-                                for p in body_patterns)], dtype=int)
+        return np.array(geoms_of_bodies(self.model, body_patterns,
+                                        f'model {self.config.model_path}'), dtype=int)
 
     def touches_ground(self, geom_ids):
         """Return True when any of these geoms touches a geom of the world body (the floor)."""
@@ -292,7 +311,7 @@ class Simulator:
         state = _checked(state, mujoco.mj_stateSize(self.model, spec), 'physics state')
         mujoco.mj_setState(self.model, self.data, state, spec)
         mujoco.mj_forward(self.model, self.data)
-        self._readouts_fresh = True
+        self._state_changed(fresh=True)
 
     def read_state(self):
         """Read the robot's sensors and the ground truth into a RobotState (copies)."""

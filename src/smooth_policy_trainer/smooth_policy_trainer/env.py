@@ -59,6 +59,7 @@ class EnvConfig:
     num_envs: int = 32
     episode_length_s: float = 10.0
     robot_config: str = ''                # '' = the packaged quadruped with arm
+    physics: str = 'full'                 # sim_bridge.physics configuration: 'full' or 'fast'
     action_scale: float = 0.5             # joint_target = default_pose + scale * action
     action_clip: float = 10.0
     default_pose: str = 'clip_mean'       # 'clip_mean' or 'keyframe'
@@ -101,7 +102,10 @@ class ImitationEnv:
     def __init__(self, config=EnvConfig()):
         self.config = config
         self.robot = load_config(config.robot_config or None)
-        self.sim = VectorSimulator(config.num_envs, self.robot, seed=config.seed)
+        # Fall detection reads the fall bodies' floor contacts: a physics configuration that
+        # filters collisions must keep them.
+        self.sim = VectorSimulator(config.num_envs, self.robot, seed=config.seed,
+                                   physics=config.physics, contact_bodies=config.fall_bodies)
         self.num_envs = config.num_envs
         self.clip = (load_clip(config.clip, self.robot, self.sim.envs[0].model)
                      if Path(config.clip).suffix in ('.yaml', '.npz')
@@ -134,6 +138,7 @@ class ImitationEnv:
         self.end_effector_names = end_effector_site_names(self.robot)
         self._site_ids = [first.model.site(name).id for name in self.end_effector_names]
         self._fall_geoms = first.geoms_of_bodies(config.fall_bodies)
+        self.sim.track(sites=self._site_ids, ground_geoms=self._fall_geoms)
         self._floor = [int(g) for g in range(first.model.ngeom) if first.model.geom_bodyid[g] == 0]
         self._nominal_mass = first.model.body_mass.copy()
         self._base_body = first.model.body(self.robot.base_body).id
@@ -263,7 +268,7 @@ class ImitationEnv:
             weighted = {**weighted, 'action_rate': -rate_penalty}
         self.episode_return += rewards
 
-        fell = np.array([sim.touches_ground(self._fall_geoms) for sim in self.sim.envs])
+        fell = self.sim.touching_ground()
         height_error = np.abs(state.base_position[:, 2] - reference.root_position[:, 2])
         tilt = tilt_angle(state.base_orientation, reference.root_orientation)
         terminated = fell | (height_error > self.config.max_height_error) | \
@@ -280,7 +285,7 @@ class ImitationEnv:
 
     def end_effectors_in_body(self, state):
         """Return the feet and gripper positions (N, k, 3) in the body frame."""
-        world = np.stack([sim.site_positions(self._site_ids) for sim in self.sim.envs])
+        world = self.sim.site_positions()
         relative = world - state.base_position[:, None, :]
         return rotate_into_body(state.base_orientation[:, None, :], relative)
 
@@ -304,7 +309,7 @@ class ImitationEnv:
             'default_pose': self.default_pose.copy(),
             'kp': np.array(self.robot.kp), 'kd': np.array(self.robot.kd),
             'joint_limits': self.sim.envs[0].joint_limits.copy(),
-            'control_rate_hz': self.robot.control_rate_hz,
+            'control_rate_hz': self.robot.control_rate_hz, 'physics': self.sim.physics.name,
             'clip': self.clip.name, 'phase_period_s': self.phase_period_s,
         }
 

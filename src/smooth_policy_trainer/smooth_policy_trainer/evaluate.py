@@ -30,6 +30,7 @@ from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
 from lpn_controller.runtime import make_runtime
 import numpy as np
+from sim_bridge.physics import warn_if_mismatch
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
 from smooth_policy_trainer.imitation import heading_error
 from smooth_policy_trainer.train_config import config_from_dict, ConfigError
@@ -60,7 +61,12 @@ def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='tab
 
 
 def check_task_matches(metadata, env):
-    """Refuse a policy whose interface differs from the environment's (joints, layout, scales)."""
+    """
+    Refuse a policy whose interface differs from the environment's (joints, layout, scales).
+
+    Physics is no part of the interface: a policy runs in either configuration, with a
+    PhysicsMismatchWarning when it was trained in the other (a sim-to-sim transfer).
+    """
     task = env.policy_metadata()
     checks = {
         'joint_names': tuple(metadata.joint_names) == tuple(task['joint_names']),
@@ -73,6 +79,7 @@ def check_task_matches(metadata, env):
         'control_rate_hz': np.isclose(metadata.control_rate_hz, task['control_rate_hz']),
         'motion.period_s': np.isclose(metadata.phase_period_s, task['phase_period_s']),
     }
+    warn_if_mismatch(metadata.physics, task['physics'])
     wrong = [name for name, ok in checks.items() if not ok]
     if wrong:
         raise ValueError(f"the policy's {', '.join(wrong)} differ from the evaluation task's "

@@ -77,6 +77,8 @@ def build_policy(actor, normalizer, task, training_config, revision='unknown'):
         joint_lower_limits=limits[:, 0], joint_upper_limits=limits[:, 1],
         control_rate_hz=float(task['control_rate_hz']),
         phase_period_s=float(task['phase_period_s']), motion_clip=str(task['clip']),
+        # Checkpoints from before the field trained in the only physics there was: full.
+        physics=str(task.get('physics', 'full')),
         network=NetworkSpec(network['phase_harmonics'], tuple(network['hidden_sizes']),
                             network['activation'], network.get('rank')),
         git_revision=revision, training_config=dict(training_config))

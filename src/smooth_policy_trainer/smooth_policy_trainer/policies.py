@@ -183,8 +183,11 @@ class LPNActor(_Hidden):
         u, v, offset = self.factors(phase)
         if v is None:
             return (u @ state[..., None])[..., 0] + offset
-        # U (V^T s): never builds the m x n matrix.
-        return (u @ (v.transpose(-1, -2) @ state[..., None]))[..., 0] + offset
+        # U (V^T s): never builds the m x n matrix. Broadcast products rather than batched
+        # matmuls: for thousands of 8-wide products, bmm's per-matrix overhead on CPU costs
+        # 2.7x more (forward and backward) than these two multiply-sums.
+        projected = (v * state[..., :, None]).sum(-2)
+        return (u * projected[..., None, :]).sum(-1) + offset
 
     def jacobian_norm_squared(self, phase):
         """||K(phase)||_F^2 per sample, in closed form: trace((U^T U)(V^T V)) never builds K."""

@@ -18,6 +18,7 @@ from pathlib import Path
 import typing
 from typing import Mapping, Optional, Tuple
 
+from sim_bridge.physics import PHYSICS_CONFIGS
 from smooth_policy_trainer.clips import list_shipped_clips
 from smooth_policy_trainer.env import EnvConfig
 from smooth_policy_trainer.penalties import METHODS
@@ -382,6 +383,9 @@ def check_config(config, source='<config>'):
     require(env.action_clip > 0, 'env.action_clip', 'must be positive')
     require(env.default_pose in ('clip_mean', 'keyframe'), 'env.default_pose',
             f"must be 'clip_mean' or 'keyframe', got '{env.default_pose}'")
+    require(env.physics in PHYSICS_CONFIGS, 'env.physics',
+            f"unknown physics configuration '{env.physics}' (known: "
+            f"{', '.join(sorted(PHYSICS_CONFIGS))})")
     require(env.action_rate_weight >= 0, 'env.action_rate_weight', 'must be at least 0')
     require(0 < env.action_filter_alpha <= 1, 'env.action_filter_alpha',
             f'must lie in (0, 1] (1 = no filter), got {env.action_filter_alpha}')
