@@ -1,5 +1,5 @@
 """
-Is the bare MLP's roughness an artefact of the observation normaliser or the initialisation?
+Ablate the observation normaliser and the initialisation of the bare MLP on a trot.
 
     python bench/normalizer_ablation.py [--task trot] [--iterations 300] [--seeds 0 1]
         [--variants ours std_offset default_init rsl_rl] [--out runs/normalizer_ablation]

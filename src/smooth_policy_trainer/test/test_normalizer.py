@@ -76,8 +76,8 @@ def test_default_init_keeps_pytorchs_weights_and_orthogonal_replaces_them():
     torch.manual_seed(0)
     plain = torch.nn.Linear(14, 16)    # the first layer sees 10 inputs + 4 phase features
     torch.testing.assert_close(default.hidden[0].weight, plain.weight)
-    assert float(orthogonal.hidden[0].bias.abs().max()) == 0.0
-    assert float(default.hidden[0].bias.abs().max()) > 0.0
+    assert float(orthogonal.hidden[0].bias.detach().abs().max()) == 0.0
+    assert float(default.hidden[0].bias.detach().abs().max()) > 0.0
     with pytest.raises(ConfigError, match="'policy.init': must be one of orthogonal, default"):
         load_config(None, ['policy.init=xavier'])
     with pytest.raises(ConfigError, match="'critic.init'"):
