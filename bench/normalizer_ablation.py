@@ -29,15 +29,16 @@ from types import SimpleNamespace
 import numpy as np
 from smoothness_study import evaluate_run, train_run
 
+OURS = ('normalizer.epsilon=1e-8', 'normalizer.std_offset=0')
+RSL_RL = ('normalizer.epsilon=0', 'normalizer.std_offset=0.01')
+ORTHOGONAL = ('policy.init=orthogonal', 'critic.init=orthogonal')
+DEFAULT_INIT = ('policy.init=default', 'critic.init=default')
+# Every variant sets all four keys: the base config's own choice must not leak in.
 VARIANTS = {
-    'ours': ('sqrt(var + 1e-8), orthogonal init', ()),
-    'std_offset': ('std + 0.01, orthogonal init',
-                   ('normalizer.epsilon=0', 'normalizer.std_offset=0.01')),
-    'default_init': ('sqrt(var + 1e-8), PyTorch init',
-                     ('policy.init=default', 'critic.init=default')),
-    'rsl_rl': ('std + 0.01, PyTorch init',
-               ('normalizer.epsilon=0', 'normalizer.std_offset=0.01', 'policy.init=default',
-                'critic.init=default')),
+    'ours': ('sqrt(var + 1e-8), orthogonal init', (*OURS, *ORTHOGONAL)),
+    'std_offset': ('std + 0.01, orthogonal init', (*RSL_RL, *ORTHOGONAL)),
+    'default_init': ('sqrt(var + 1e-8), PyTorch init', (*OURS, *DEFAULT_INIT)),
+    'rsl_rl': ('std + 0.01, PyTorch init', (*RSL_RL, *DEFAULT_INIT)),
 }
 
 
