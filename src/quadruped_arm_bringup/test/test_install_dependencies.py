@@ -1,4 +1,4 @@
-"""Every third-party import of the four packages is declared: in its package.xml or requirements.txt."""
+"""Every third-party import of the packages is declared in package.xml or requirements.txt."""
 
 import ast
 from importlib.metadata import packages_distributions
