@@ -13,7 +13,6 @@ venv: $(STAMP)
 $(STAMP): requirements.txt $(addsuffix /setup.py,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
 	touch $(VENV)/COLCON_IGNORE   # colcon build in this checkout must not scan the venv
-	touch $(VENV)/COLCON_IGNORE
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps $(addprefix -e ,$(PACKAGES))
