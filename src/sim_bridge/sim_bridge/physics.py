@@ -147,7 +147,7 @@ def warn_if_mismatch(policy_physics, simulator_physics, what='the policy'):
     running = physics_config(simulator_physics).name
     if trained != running:
         warnings.warn(f"{what} was trained in physics configuration '{trained}' and now runs "
-                      f"in '{running}'; its figures there are a sim-to-sim transfer "
-                      '(bench/sim_to_sim.py measures it)', PhysicsMismatchWarning, stacklevel=2)
+                      f"in '{running}'; its figures there are a sim-to-sim transfer",
+                      PhysicsMismatchWarning, stacklevel=2)
         return True
     return False

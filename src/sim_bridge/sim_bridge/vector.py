@@ -58,14 +58,12 @@ class VectorSimulator:
         self._force = np.zeros((n, model.nu))
         self._sensors = np.zeros((n, model.nsensordata))
         self._versions = np.full(n, -1, dtype=np.int64)
-        self._world_geoms = model.geom_bodyid == 0
 
     def track(self, sites=(), ground_geoms=()):
         """Copy these sites' positions and these geoms' ground contact at every step as well."""
         self._site_ids = np.array([self.envs[0]._site_id(s) for s in sites], dtype=int)
         self._sites = np.zeros((self.num_envs, len(self._site_ids), 3))
-        self._ground_geoms = np.zeros(len(self._world_geoms), dtype=bool)
-        self._ground_geoms[np.asarray(ground_geoms, dtype=int)] = True
+        self._ground_geoms = np.asarray(ground_geoms, dtype=int)
         self._touching = np.zeros(self.num_envs, dtype=bool)
         self._versions[:] = -1
 
@@ -80,14 +78,7 @@ class VectorSimulator:
         self._sensors[i] = data.sensordata
         if len(self._site_ids):
             self._sites[i] = data.site_xpos[self._site_ids]
-        if data.ncon:
-            geoms = data.contact.geom[:data.ncon]
-            first, second = geoms[:, 0], geoms[:, 1]
-            self._touching[i] = bool(np.any(
-                (self._ground_geoms[first] & self._world_geoms[second])
-                | (self._ground_geoms[second] & self._world_geoms[first])))
-        else:
-            self._touching[i] = False
+        self._touching[i] = len(self._ground_geoms) > 0 and env.touches_ground(self._ground_geoms)
         self._versions[i] = env.state_version
 
     def _sync(self):
