@@ -2,7 +2,7 @@
 Simulate the quadruped with an arm under the smooth-policy controller.
 
     ros2 launch quadruped_arm_bringup sim.launch.py [task:=trot_arm_wave] [policy:=PATH]
-        [viewer:=true] [record:=true [bag:=PATH]] [real_time_factor:=1.0]
+        [robot:=NAME|PATH] [viewer:=true] [record:=true [bag:=PATH]] [real_time_factor:=1.0]
 
 Starts the MuJoCo bridge (``sim_bridge``: /clock, /joint_states, /imu, /odom, takes
 /joint_commands), the controller (``lpn_controller``: the policy, its safety state machine and
@@ -18,6 +18,10 @@ Arguments (``ros2 launch quadruped_arm_bringup sim.launch.py --show-args``):
   period from it); a policy trained on another clip is refused at launch.
 - ``policy`` (the shipped ``policies/lpn_<task>`` of this package): exported policy directory
   or archive.
+- ``robot`` (empty: the packaged quadruped with arm): the simulated model, a sim_bridge robot
+  configuration: the name of one shipped with sim_bridge (``menagerie_spot_arm``, read from
+  ``$MENAGERIE_ROOT``) or a path to a robot YAML. Checked against its model and the policy's
+  joints before a node starts; its ``joint_map`` becomes the controller's ``joint_remap``.
 - ``use_sim_time`` (true): run the controller and the aggregator on the bridge's /clock.
 - ``real_time_factor`` (1.0): simulated seconds per wall-clock second.
 - ``viewer`` (false): open the MuJoCo passive viewer in the bridge; needs a display (headless
@@ -41,6 +45,7 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from quadruped_arm_bringup.policy_selection import select_policy
 from quadruped_arm_bringup.recording import bag_record_command, SIM_TOPICS
+from quadruped_arm_bringup.sim_robot import sim_robot_parameters
 
 PACKAGE = 'quadruped_arm_bringup'
 BOOLEAN = ['true', 'false']
@@ -63,7 +68,9 @@ def launch_setup(context, config, policies_dir):
     """
     task = LaunchConfiguration('task').perform(context)
     policy = LaunchConfiguration('policy').perform(context)
-    select_policy(policy, task, policies_dir)  # refuses a missing or mismatched policy
+    loaded = select_policy(policy, task, policies_dir)  # refuses a missing or mismatched one
+    bridge_robot, controller_robot = sim_robot_parameters(
+        LaunchConfiguration('robot').perform(context), loaded.metadata.joint_names)
     use_sim_time = LaunchConfiguration('use_sim_time').perform(context) == 'true'
     bridge = Node(
         package='sim_bridge', executable='node', name='sim_bridge', exec_name='sim_bridge',
@@ -71,13 +78,14 @@ def launch_setup(context, config, policies_dir):
         parameters=[LaunchConfiguration('bridge_params'),
                     {'real_time_factor': ParameterValue(
                         LaunchConfiguration('real_time_factor'), value_type=float),
-                     'viewer': ParameterValue(LaunchConfiguration('viewer'), value_type=bool)}])
+                     'viewer': ParameterValue(LaunchConfiguration('viewer'), value_type=bool),
+                     **bridge_robot}])
     controller = Node(
         package='lpn_controller', executable='node', name='lpn_controller',
         exec_name='lpn_controller', output='screen',
         parameters=[LaunchConfiguration('controller_params'),
                     LaunchConfiguration('monitor_params'),
-                    {'policy_path': policy, 'use_sim_time': use_sim_time}])
+                    {'policy_path': policy, 'use_sim_time': use_sim_time, **controller_robot}])
     actions = [bridge, controller]
     if diagnostic_aggregator_installed():
         actions.append(Node(
@@ -111,6 +119,11 @@ def generate_launch_description():
             default_value=[os.path.join(policies_dir, 'lpn_'), LaunchConfiguration('task')],
             description='Exported policy directory or archive (default: the shipped LPN '
                         'policy for the task).'),
+        DeclareLaunchArgument(
+            'robot', default_value='',
+            description='Simulated model: empty for the packaged quadruped with arm, a robot '
+                        'configuration shipped with sim_bridge (menagerie_spot_arm, needs '
+                        'MENAGERIE_ROOT) or a path to a robot YAML.'),
         DeclareLaunchArgument(
             'use_sim_time', default_value='true', choices=BOOLEAN,
             description='Run the controller and the aggregator on the simulated /clock.'),

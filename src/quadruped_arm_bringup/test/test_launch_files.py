@@ -11,8 +11,8 @@ import ast
 import pytest
 
 EXPECTED_ARGUMENTS = {
-    'sim.launch.py': {'task', 'policy', 'use_sim_time', 'real_time_factor', 'viewer', 'record',
-                      'bag', 'bridge_params', 'controller_params', 'monitor_params'},
+    'sim.launch.py': {'task', 'policy', 'robot', 'use_sim_time', 'real_time_factor', 'viewer',
+                      'record', 'bag', 'bridge_params', 'controller_params', 'monitor_params'},
     'robot.launch.py': {'robot', 'robot_profile', 'task', 'policy', 'use_sim_time', 'record',
                         'bag', 'controller_params', 'monitor_params'},
 }
