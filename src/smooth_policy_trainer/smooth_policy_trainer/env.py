@@ -18,8 +18,9 @@ import numpy as np
 from sim_bridge.config import load_config
 from sim_bridge.rotations import rotate_into_body, tilt_angle
 from sim_bridge.vector import VectorSimulator
+from smooth_policy_trainer.clip_joints import robot_joint_map
 from smooth_policy_trainer.clip_kinematics import end_effector_site_names
-from smooth_policy_trainer.clips import load_clip, load_shipped_clip
+from smooth_policy_trainer.clips import load_clip, load_shipped_clip, read_clip_header
 from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
                                              imitation_reward, RewardTerm)
 
@@ -124,6 +125,11 @@ class ImitationEnv:
                          dict(config.joint_remap))
         self.joint_names = self.robot.joint_names
         self.num_actions = len(self.joint_names)
+        # Reset noise is drawn in the clip file's joint order, so the order a robot config
+        # lists its joints in does not change the episodes (a transfer starts as at home).
+        self._noise_order = robot_joint_map(
+            read_clip_header(config.clip)['joint_names'], self.robot,
+            config.joint_remap).output_indices(self.joint_names)
         first = self.sim.envs[0]
         self.default_pose = (self.clip.joint_positions.mean(axis=0)
                              if config.default_pose == 'clip_mean' else first.joint_targets)
@@ -202,7 +208,7 @@ class ImitationEnv:
         self.action_history[:, ids] = 0.0
         reference = self.clip.sample(self.start_phase[ids])
         noise = self.rng.uniform(-config.reset_joint_noise, config.reset_joint_noise,
-                                 (len(ids), self.num_actions))
+                                 (len(ids), self.num_actions))[:, self._noise_order]
         for row, i in enumerate(ids):
             sim = self.sim.envs[i]
             if config.randomization.enabled:
