@@ -7,6 +7,7 @@ sensors removed (readings from the imu site's frame): the same physics under oth
 the policy must do on it what it does at home.
 """
 
+from dataclasses import replace
 import json
 from pathlib import Path
 import re
@@ -83,9 +84,9 @@ def test_a_shipped_clip_loads_on_the_renamed_robot(robot, tmp_path):
     with pytest.raises(ClipError, match=r"missing \['x_arm_sh0'"):
         ImitationEnv(config)
     remap = {name: f'x_{name}' for name in ARM}
-    ImitationEnv(EnvConfig(**{**config.__dict__, 'joint_remap': remap})).close()
+    ImitationEnv(replace(config, joint_remap=remap)).close()
     with pytest.raises(ClipError, match="'arm_sh9' that the clip does not have"):
-        ImitationEnv(EnvConfig(**{**config.__dict__, 'joint_remap': {'arm_sh9': 'x_arm_sh0'}}))
+        ImitationEnv(replace(config, joint_remap={'arm_sh9': 'x_arm_sh0'}))
 
 
 def test_the_policy_joints_are_permuted_into_the_robot_order(robot):
