@@ -16,13 +16,17 @@ class JointMapError(ValueError):
 
 
 def parse_joint_remap(entries: Iterable[str]) -> Dict[str, str]:
-    """Parse ``['policy_name:robot_name', ...]`` into a dict; blank entries are ignored."""
+    """
+    Parse ``['policy_name:robot_name', ...]`` into a dict; blank entries are ignored.
+
+    ``policy_name=robot_name`` is read the same way (the first ':' or else '=' separates).
+    """
     remap = {}
     for entry in entries:
         entry = entry.strip()
         if not entry:
             continue
-        policy_name, separator, robot_name = entry.partition(':')
+        policy_name, separator, robot_name = entry.partition(':' if ':' in entry else '=')
         policy_name, robot_name = policy_name.strip(), robot_name.strip()
         if not separator or not policy_name or not robot_name:
             raise JointMapError(f'joint remap entry {entry!r} is not "policy_name:robot_name"')

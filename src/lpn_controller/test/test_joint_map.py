@@ -14,6 +14,11 @@ def test_parse_remap():
         parse_joint_remap(['arm_sh0'])
     with pytest.raises(JointMapError, match='twice'):
         parse_joint_remap(['a:b', 'a:c'])
+    # The evaluate command line's POLICY=ROBOT spelling reads the same.
+    assert parse_joint_remap(['arm_sh0=spot_arm_sh0', 'front_left_knee = fl_kn']) == {
+        'arm_sh0': 'spot_arm_sh0', 'front_left_knee': 'fl_kn'}
+    with pytest.raises(JointMapError, match='policy_name:robot_name'):
+        parse_joint_remap(['arm_sh0='])
 
 
 def test_message_order_and_extra_joints():

@@ -55,7 +55,8 @@ class SimConfig:
     sites: dict = field(default_factory=dict)
     # Policy joint name -> this model's joint name, for policies trained on another robot.
     joint_map: dict = field(default_factory=dict)
-    # Bodies whose ground contact counts as a fall (patterns); () = the task's own list.
+    # Bodies whose ground contact counts as a fall (patterns); () = none named (a task must
+    # then list its own).
     fall_bodies: tuple = ()
 
     @property

@@ -31,6 +31,7 @@ import zipfile
 import numpy as np
 from sim_bridge.config import load_config
 from sim_bridge.simulator import load_model
+from smooth_policy_trainer.clip_joints import check_joint_names, check_limits, onto_robot
 from smooth_policy_trainer.clip_kinematics import (
     end_effector_site_names, finite_difference_velocities, RobotKinematics)
 import yaml
@@ -266,30 +267,14 @@ class MotionClip:
         self._table_step = np.diff(table, axis=0)
 
 
-def check_joint_names(joint_names, config, where):
-    """Raise ClipError unless ``joint_names`` are the configured joints in the same order."""
-    joint_names = tuple(joint_names)
-    if joint_names != tuple(config.joint_names):
-        missing = [n for n in config.joint_names if n not in joint_names]
-        extra = [n for n in joint_names if n not in config.joint_names]
-        detail = f'missing {missing}, unknown {extra}' if missing or extra else 'order differs'
-        raise ClipError(f"{where}: field 'joint_names' differs from the robot configuration "
-                        f'{config.source} ({detail}); expected {list(config.joint_names)}')
-
-
 def check_against_robot(clip, config, model):
     """Raise ClipError unless the clip's joints are the robot's, in order, within limits."""
-    check_joint_names(clip.joint_names, config, clip.source)
-    limits = RobotKinematics(config, model).joint_limits
-    below = clip.joint_positions < limits[:, 0] - JOINT_LIMIT_TOLERANCE
-    above = clip.joint_positions > limits[:, 1] + JOINT_LIMIT_TOLERANCE
-    outside = np.argwhere(below | above)
-    if len(outside):
-        frame, joint = outside[0]
-        raise ClipError(
-            f"{clip.source}: array 'joint_positions': joint '{clip.joint_names[joint]}' is "
-            f'{clip.joint_positions[frame, joint]:.4f} rad at frame {frame}, outside its limits '
-            f'[{limits[joint, 0]:.4f}, {limits[joint, 1]:.4f}] ({len(outside)} value(s) outside)')
+    def fail(message):
+        raise ClipError(f'{clip.source}: {message}')
+
+    check_joint_names(clip.joint_names, config, fail)
+    check_limits(clip.joint_names, clip.joint_positions,
+                 RobotKinematics(config, model).joint_limits, JOINT_LIMIT_TOLERANCE, fail)
 
 
 def list_shipped_clips():
@@ -305,24 +290,42 @@ def shipped_clip_path(name):
     return SHIPPED_CLIP_DIR / name
 
 
-def load_shipped_clip(name, config=None, model=None):
+def load_shipped_clip(name, config=None, model=None, joint_remap=None):
     """Load one of the package's clips (see list_shipped_clips) for the given robot."""
-    return load_clip(shipped_clip_path(name), config, model)
+    return load_clip(shipped_clip_path(name), config, model, joint_remap)
 
 
-def load_clip(path, config=None, model=None):
+def read_clip_header(clip):
+    """Return the checked header of a clip: a shipped clip's name or a clip's path."""
+    path = clip if Path(clip).suffix in ('.yaml', '.npz') else shipped_clip_path(clip)
+    return _read_header(_clip_files(path)[0])
+
+
+def load_clip(path, config=None, model=None, joint_remap=None):
     """
     Load and validate a clip; ``path`` is its .yaml, its .npz or their common stem.
 
     Joint names must be the robot configuration's (the packaged one by default), in order, and
     angles within the model's limits. End-effector positions are computed with the model.
+    With ``joint_remap`` (a dict, maybe empty) the clip's joint names first go through the
+    robot's joint map updated with it (clip_joints.onto_robot): a clip made for another robot,
+    its columns put in this robot's joint order.
     """
+    def fail(message):
+        raise ClipError(f'{header_path}: {message}')
+
     header_path, arrays_path = _clip_files(path)
     header = _read_header(header_path)
     arrays = _read_arrays(arrays_path)
     config = config if config is not None else load_config()
     model = model if model is not None else load_model(config)
-    check_joint_names(header['joint_names'], config, header_path)
+    if joint_remap is not None:
+        try:
+            header['joint_names'], arrays['joint_positions'] = onto_robot(
+                header['joint_names'], arrays['joint_positions'], config, joint_remap)
+        except ValueError as error:
+            fail(f"field 'joint_names': {error}")
+    check_joint_names(header['joint_names'], config, fail)
     clip = MotionClip(
         name=header['name'], frame_rate_hz=header['frame_rate_hz'], loop=header['loop'],
         joint_names=header['joint_names'], description=header['description'],

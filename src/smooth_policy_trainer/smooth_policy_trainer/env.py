@@ -10,6 +10,7 @@ truncated after ``episode_length_s``. Finished environments reset themselves ins
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Dict
 
 from lpn_controller.observation import ObservationBuilder, ObservationTerm
 from lpn_controller.runtime import low_pass
@@ -17,8 +18,9 @@ import numpy as np
 from sim_bridge.config import load_config
 from sim_bridge.rotations import rotate_into_body, tilt_angle
 from sim_bridge.vector import VectorSimulator
+from smooth_policy_trainer.clip_joints import robot_joint_map
 from smooth_policy_trainer.clip_kinematics import end_effector_site_names
-from smooth_policy_trainer.clips import load_clip, load_shipped_clip
+from smooth_policy_trainer.clips import load_clip, load_shipped_clip, read_clip_header
 from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
                                              imitation_reward, RewardTerm)
 
@@ -59,6 +61,9 @@ class EnvConfig:
     num_envs: int = 32
     episode_length_s: float = 10.0
     robot_config: str = ''                # '' = the packaged quadruped with arm
+    # Clip joint name -> this robot's joint name, over the robot config's joint_map (a clip
+    # made for another robot); {} = the robot config's joint_map alone.
+    joint_remap: Dict[str, str] = field(default_factory=dict)
     physics: str = 'full'                 # sim_bridge.physics configuration: 'full' or 'fast'
     action_scale: float = 0.5             # joint_target = default_pose + scale * action
     action_clip: float = 10.0
@@ -70,7 +75,8 @@ class EnvConfig:
     reward_terms: dict = field(default_factory=lambda: {
         name: {'weight': term.weight, 'scale': term.scale}
         for name, term in DEFAULT_REWARD_TERMS.items()})
-    fall_bodies: tuple = ('body', '*_hip', '*_upper_leg', 'arm_link_*')
+    # Bodies whose ground contact is a fall (patterns); () = the robot config's fall_bodies.
+    fall_bodies: tuple = ()
     max_height_error: float = 0.25        # m, from the reference root height
     max_orientation_error: float = 0.8    # rad of tilt (roll/pitch) from the reference's;
     #                                       heading drift is scored by the reward, not a fall
@@ -102,16 +108,28 @@ class ImitationEnv:
     def __init__(self, config=EnvConfig()):
         self.config = config
         self.robot = load_config(config.robot_config or None)
+        self.fall_bodies = tuple(config.fall_bodies or self.robot.fall_bodies)
+        if not self.fall_bodies:
+            raise ValueError(f'env.fall_bodies is empty and the robot configuration '
+                             f'{self.robot.source} names no fall_bodies: list the bodies whose '
+                             'ground contact is a fall')
         # Fall detection reads the fall bodies' floor contacts: a physics configuration that
         # filters collisions must keep them.
         self.sim = VectorSimulator(config.num_envs, self.robot, seed=config.seed,
-                                   physics=config.physics, contact_bodies=config.fall_bodies)
+                                   physics=config.physics, contact_bodies=self.fall_bodies)
         self.num_envs = config.num_envs
-        self.clip = (load_clip(config.clip, self.robot, self.sim.envs[0].model)
-                     if Path(config.clip).suffix in ('.yaml', '.npz')
-                     else load_shipped_clip(config.clip, self.robot, self.sim.envs[0].model))
+        # The clip's joint names reach this robot's through its joint_map and env.joint_remap.
+        load = (load_clip if Path(config.clip).suffix in ('.yaml', '.npz')
+                else load_shipped_clip)
+        self.clip = load(config.clip, self.robot, self.sim.envs[0].model,
+                         dict(config.joint_remap))
         self.joint_names = self.robot.joint_names
         self.num_actions = len(self.joint_names)
+        # Reset noise is drawn in the clip file's joint order, so the order a robot config
+        # lists its joints in does not change the episodes (a transfer starts as at home).
+        self._noise_order = robot_joint_map(
+            read_clip_header(config.clip)['joint_names'], self.robot,
+            config.joint_remap).output_indices(self.joint_names)
         first = self.sim.envs[0]
         self.default_pose = (self.clip.joint_positions.mean(axis=0)
                              if config.default_pose == 'clip_mean' else first.joint_targets)
@@ -137,7 +155,7 @@ class ImitationEnv:
         self.max_episode_steps = int(round(config.episode_length_s / self.control_dt))
         self.end_effector_names = end_effector_site_names(self.robot)
         self._site_ids = [first.model.site(name).id for name in self.end_effector_names]
-        self._fall_geoms = first.geoms_of_bodies(config.fall_bodies)
+        self._fall_geoms = first.geoms_of_bodies(self.fall_bodies)
         self.sim.track(sites=self._site_ids, ground_geoms=self._fall_geoms)
         self._floor = [int(g) for g in range(first.model.ngeom) if first.model.geom_bodyid[g] == 0]
         self._nominal_mass = first.model.body_mass.copy()
@@ -190,7 +208,7 @@ class ImitationEnv:
         self.action_history[:, ids] = 0.0
         reference = self.clip.sample(self.start_phase[ids])
         noise = self.rng.uniform(-config.reset_joint_noise, config.reset_joint_noise,
-                                 (len(ids), self.num_actions))
+                                 (len(ids), self.num_actions))[:, self._noise_order]
         for row, i in enumerate(ids):
             sim = self.sim.envs[i]
             if config.randomization.enabled:

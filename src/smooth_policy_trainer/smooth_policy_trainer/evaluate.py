@@ -15,8 +15,13 @@ action rate and second difference on the commanded actions (after any low-pass f
 on the measured joint positions, each computed per episode and averaged, reported with f_s and
 the window length N.
 
+With ``--robot-config`` the policy also runs on another robot model (a sim-to-sim transfer,
+see transfer.py), with the same seed and episodes, and the report adds the change from its home
+model; ``--joint-remap POLICY:ROBOT`` renames joints over the robot config's joint_map.
+
     python -m smooth_policy_trainer.evaluate --policy DIR [--episodes 20] [--seconds 10]
         [--output JSON] [--lpn-mode table|exact] [--seed 0]
+        [--robot-config OTHER.yaml [--joint-remap POLICY:ROBOT ...]]
 """
 
 import argparse
@@ -25,6 +30,7 @@ import json
 from pathlib import Path
 import sys
 
+from lpn_controller.joint_map import parse_joint_remap
 from lpn_controller.metrics import smoothness_report
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
@@ -34,6 +40,8 @@ from sim_bridge.physics import warn_if_mismatch
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
 from smooth_policy_trainer.imitation import heading_error
 from smooth_policy_trainer.train_config import config_from_dict, ConfigError
+from smooth_policy_trainer.transfer import (change_lines, PolicyJoints, transfer_env_config,
+                                            transfer_report)
 from smooth_policy_trainer.world_figures import WorldLog
 
 MIN_WINDOW = 16          # samples; shorter episodes (early falls) are left out of the metrics
@@ -41,12 +49,13 @@ METRIC_NAMES = ('hfr', 'sm', 'action_rate', 'second_difference', 'jerk')
 
 
 def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='table', seed=0,
-                    keep_actions=False):
+                    keep_actions=False, joint_remap=None):
     """
     Return the evaluation figures (a JSON-ready dict) of an ExportedPolicy on a task.
 
     With ``keep_actions`` the result also holds 'actions': each episode's commanded actions
-    (T_i, m) up to its end, for spectra; pop it before writing JSON.
+    (T_i, m) up to its end, for spectra; pop it before writing JSON. ``joint_remap``
+    ({policy name: robot name}) renames the policy's joints over the robot config's joint_map.
     """
     # One episode per environment; the episode limit lies past the window, so nothing is
     # truncated inside it.
@@ -54,26 +63,45 @@ def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='tab
                      randomization=RandomizationConfig(enabled=False))
     env = ImitationEnv(config)
     try:
-        check_task_matches(policy.metadata, env)
-        return _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions)
+        joints = PolicyJoints(policy.metadata.joint_names, env.robot, joint_remap)
+        check_task_matches(policy.metadata, env, joints)
+        return _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions, joints)
     finally:
         env.close()
 
 
-def check_task_matches(metadata, env):
+def evaluate_transfer(policy, home_config, robot_config, joint_remap=None, **options):
+    """
+    Evaluate a policy on its home task and on another robot model (transfer.py); return both.
+
+    ``options`` are evaluate_policy's (episodes, seconds, lpn_mode, seed): the same for both.
+    """
+    other_config = transfer_env_config(home_config, robot_config, policy.metadata.joint_names,
+                                       joint_remap)
+    home = evaluate_policy(policy, home_config, **options)
+    other = evaluate_policy(policy, other_config, joint_remap=joint_remap, **options)
+    return transfer_report(home, other, robot_config, joint_remap, other_config)
+
+
+def check_task_matches(metadata, env, joints=None):
     """
     Refuse a policy whose interface differs from the environment's (joints, layout, scales).
 
-    Physics is no part of the interface: a policy runs in either configuration, with a
-    PhysicsMismatchWarning when it was trained in the other (a sim-to-sim transfer).
+    Joint names are compared after the robot's joint map (``joints``, a PolicyJoints; by
+    default the robot config's joint_map alone), in any order. Physics is no part of the
+    interface: a policy runs in either configuration, with a PhysicsMismatchWarning when it
+    was trained in the other (a sim-to-sim transfer).
     """
     task = env.policy_metadata()
+    joints = joints or PolicyJoints(metadata.joint_names, env.robot)
+    matched = joints.to_policy is not None
     checks = {
-        'joint_names': tuple(metadata.joint_names) == tuple(task['joint_names']),
+        'joint_names': matched,
         'observation.terms': tuple(metadata.observation_terms) == tuple(
             task['observation_terms']),
         'action.scale': np.allclose(metadata.action_scale, task['action_scale']),
-        'action.default_pose': np.allclose(metadata.default_pose, task['default_pose']),
+        'action.default_pose': not matched or np.allclose(
+            metadata.default_pose, task['default_pose'][joints.to_policy]),
         'action.filter_alpha': np.isclose(metadata.action_filter_alpha,
                                           task['action_filter_alpha']),
         'control_rate_hz': np.isclose(metadata.control_rate_hz, task['control_rate_hz']),
@@ -84,11 +112,13 @@ def check_task_matches(metadata, env):
     if wrong:
         raise ValueError(f"the policy's {', '.join(wrong)} differ from the evaluation task's "
                          f"(clip '{task['clip']}'); evaluate with the environment config it was "
-                         'trained on')
+                         'trained on' + (f'; {joints.problem}' if joints.problem else ''))
 
 
-def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False):
+def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False, joints=None):
     runtime = make_runtime(policy, lpn_mode=lpn_mode)
+    if joints is not None:   # observations and actions in the robot's joint order
+        runtime = joints.wrap(runtime, env.observation_terms)
     rate = float(env.robot.control_rate_hz)
     steps = int(round(seconds * rate))
     num_joints = env.num_actions
@@ -260,17 +290,34 @@ def main(argv=None):
     parser.add_argument('--output', help='write the figures to this JSON file')
     parser.add_argument('--lpn-mode', default='table', choices=('table', 'exact'))
     parser.add_argument('--seed', type=int, default=0, help='start phases and reset noise')
+    parser.add_argument('--robot-config', help='robot configuration YAML of another model: '
+                        'run there too and report the change from the home model')
+    parser.add_argument('--joint-remap', nargs='*', default=[], metavar='POLICY:ROBOT',
+                        help="policy joint names to the robot config's (POLICY=ROBOT too), "
+                        'over its joint_map')
     args = parser.parse_args(argv)
     if args.episodes < 1 or args.seconds <= 0:
         parser.error('need --episodes >= 1 and --seconds > 0')
+    if args.joint_remap and not args.robot_config:
+        parser.error('--joint-remap needs --robot-config')
+    options = {'episodes': args.episodes, 'seconds': args.seconds, 'lpn_mode': args.lpn_mode,
+               'seed': args.seed}
     try:
         policy = load_policy(args.policy)
-        result = evaluate_policy(policy, env_config_for(policy), args.episodes, args.seconds,
-                                 args.lpn_mode, args.seed)
+        if args.robot_config:
+            result = evaluate_transfer(policy, env_config_for(policy), args.robot_config,
+                                       parse_joint_remap(args.joint_remap), **options)
+        else:
+            result = evaluate_policy(policy, env_config_for(policy), **options)
     except (PolicyFormatError, ValueError) as error:
         print(f'evaluate: error: {error}', file=sys.stderr)
         return 1
-    print(format_table(result))
+    if args.robot_config:
+        print('\n'.join([f'home model: {format_table(result["home"])}',
+                         f'on {args.robot_config}: {format_table(result["other"])}',
+                         *change_lines(result)]))
+    else:
+        print(format_table(result))
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(result, indent=2) + '\n')

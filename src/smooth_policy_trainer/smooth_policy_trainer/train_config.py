@@ -242,7 +242,9 @@ def _lookup(key, source, root):
     annotation, default = root, root()
     walked = []
     for part in key.split('.'):
-        if is_dataclass(annotation):
+        if typing.get_origin(annotation) is dict and typing.get_args(annotation):
+            annotation, default = typing.get_args(annotation)[1], None   # any key
+        elif is_dataclass(annotation):
             known = {f.name: f for f in fields(annotation)}
             if part not in known:
                 _fail(source, '.'.join(walked + [part]), 'unknown key (known here: '
@@ -291,6 +293,8 @@ def _convert(value, annotation, default, key, source):
         origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if annotation in (tuple, list) or origin in (tuple, list):
         return _convert_sequence(value, args, default, key, source)
+    if origin is dict and args:
+        return _convert_free_mapping(value, args, key, source)
     if annotation is dict or isinstance(default, Mapping):
         return _convert_mapping(value, default, key, source)
     return _convert_scalar(value, annotation, key, source)
@@ -309,6 +313,16 @@ def _convert_sequence(value, args, default, key, source):
             _fail(source, key, f'expected {len(default)} numbers, got {value!r}')
     return tuple(_convert_scalar(item, element_type, f'{key}[{index}]', source)
                  for index, item in enumerate(value))
+
+
+def _convert_free_mapping(value, args, key, source):
+    # A Dict[K, V] field (env.joint_remap): any keys, each key and value of its type.
+    if not isinstance(value, Mapping):
+        _fail(source, key, f'expected a mapping, got {value!r}')
+    key_type, value_type = args
+    return {_convert_scalar(name, key_type, f'{key} key {name!r}', source):
+            _convert_scalar(item, value_type, f'{key}.{name}', source)
+            for name, item in value.items()}
 
 
 def _convert_mapping(value, default, key, source):

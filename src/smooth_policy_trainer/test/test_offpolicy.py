@@ -197,7 +197,9 @@ def key_paths(mapping, prefix=''):
     paths = set()
     for key, value in mapping.items():
         path = f'{prefix}{key}'
-        paths |= key_paths(value, path + '.') if isinstance(value, dict) else {path}
+        # An empty mapping (env.joint_remap: {}) is a key written down too.
+        paths |= (key_paths(value, path + '.') if isinstance(value, dict) and value
+                  else {path})
     return paths
 
 

@@ -17,7 +17,9 @@ def key_paths(mapping, prefix=''):
     paths = set()
     for key, value in mapping.items():
         path = f'{prefix}{key}'
-        paths |= key_paths(value, path + '.') if isinstance(value, dict) else {path}
+        # An empty mapping (env.joint_remap: {}) is a key written down too.
+        paths |= (key_paths(value, path + '.') if isinstance(value, dict) and value
+                  else {path})
     return paths
 
 
@@ -56,6 +58,12 @@ def test_overrides_are_parsed_as_yaml_and_typed():
     # A partial mapping keeps the other reward terms and the pose scale.
     assert config.env.reward_terms['pose'] == {'weight': 0.6, 'scale': 2.0}
     assert config.env.reward_terms['root'] == {'weight': 0.15, 'scale': 10.0}
+    # env.joint_remap takes any clip joint names, one key at a time or as a mapping.
+    config = load_config(None, ['env.joint_remap.arm_sh0=x_arm_sh0',
+                                'env.joint_remap.arm_sh1=x_arm_sh1'])
+    assert config.env.joint_remap == {'arm_sh0': 'x_arm_sh0', 'arm_sh1': 'x_arm_sh1'}
+    assert load_config(None, ['env.joint_remap={a: b}']).env.joint_remap == {'a': 'b'}
+    assert config_to_dict(config)['env']['joint_remap'] == config.env.joint_remap
 
 
 def test_the_config_round_trips_through_plain_types():
@@ -78,6 +86,8 @@ def test_the_config_round_trips_through_plain_types():
     ('ppo.schedule=cosine', 'ppo', "ppo.schedule must be 'adaptive' or 'fixed'"),
     ('policy.kind=mlp', 'penalty.method', 'closed_form needs policy.kind lpn'),
     ('run.iterations=0', 'run.iterations', 'at least 1'),
+    ('env.joint_remap.arm_sh0=1', 'env.joint_remap.arm_sh0', 'expected a string'),
+    ('env.joint_remap=[arm_sh0]', 'env.joint_remap', 'expected a mapping'),
 ])
 def test_bad_overrides_fail_naming_the_key(assignment, key, problem):
     with pytest.raises(ConfigError) as error:
