@@ -5,10 +5,9 @@ A fixture model is the packaged one with its leg joints renamed, so the policy's
 reach it only through the configuration's ``joint_map``.
 """
 
-import pytest
-
 from lpn_controller.joint_map import JointMap, parse_joint_remap
 from lpn_controller.policy_format import load_policy
+import pytest
 from quadruped_arm_bringup.sim_robot import (resolve_robot_config, shipped_robot_names,
                                              sim_robot_parameters, SimRobotError)
 from sim_bridge.config import DEFAULT_CONFIG_PATH, load_config, MODEL_DIR
