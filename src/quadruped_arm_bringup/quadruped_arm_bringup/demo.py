@@ -30,6 +30,7 @@ from quadruped_arm_bringup.closed_loop import ACTION_TOPIC, run_closed_loop
 from quadruped_arm_bringup.policy_selection import shipped_policy_path
 from quadruped_arm_bringup.video import (DEFAULT_FPS, FrameRecorder, render_video,
                                          save_trajectories, VideoError)
+from sim_bridge.config import robot_config_path
 from smooth_policy_trainer.clips import load_shipped_clip
 from smooth_policy_trainer.world_figures import net_motion
 
@@ -168,8 +169,9 @@ def main(argv=None) -> int:
     parser.add_argument('--mlp', type=Path, default=None,
                         help=f'MLP policy (default: the shipped mlp_{CLIP})')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--robot-config', type=Path, default=None,
-                        help='robot configuration YAML of another model (default: packaged)')
+    parser.add_argument('--robot-config', default='',
+                        help='another model: a robot configuration YAML or the name of one '
+                        'shipped with sim_bridge (menagerie_spot_arm); default: packaged')
     parser.add_argument('--joint-remap', nargs='*', default=[], metavar='POLICY:ROBOT',
                         help="policy joint names to the robot config's, over its joint_map")
     parser.add_argument('--no-plots', action='store_true')
@@ -190,8 +192,9 @@ def main(argv=None) -> int:
         bags = [output / 'bags' / role for role in policies]
         recorders = {role: FrameRecorder(args.video_fps) for role in policies}
         remap = parse_joint_remap(args.joint_remap)
+        robot_config = robot_config_path(args.robot_config)
         results = {role: run_policy(role, policy, bag, args.seconds, args.seed, recorders[role],
-                                    args.robot_config, remap)
+                                    robot_config, remap)
                    for (role, policy), bag in zip(policies.items(), bags)}
         print('analysing the bags ...', flush=True)
         analyses = analyze_bags(bags, AnalysisConfig(action_topic=ACTION_TOPIC))

@@ -9,41 +9,20 @@ starts; its ``joint_map`` (policy joint name -> model joint name) becomes the co
 robot whose joints the policy cannot drive is refused at launch with the names.
 """
 
-from pathlib import Path
-
 from lpn_controller.joint_map import JointMap, JointMapError
-from sim_bridge.config import ConfigError, load_config, MODEL_DIR
+from sim_bridge.config import ConfigError, load_config, robot_config_path
 
 
 class SimRobotError(ValueError):
     """The robot argument names no usable configuration, or one the policy cannot drive."""
 
 
-def shipped_robot_names():
-    """Return the robot configurations shipped with sim_bridge (sorted names)."""
-    return sorted(path.stem for path in MODEL_DIR.glob('*.yaml'))
-
-
 def resolve_robot_config(robot):
-    """
-    Return the robot configuration file ``robot`` names; None for the packaged robot.
-
-    A bare name (no directory, no ``.yaml``) is a shipped profile; anything else is a path.
-    """
-    robot = str(robot).strip()
-    if not robot:
-        return None
-    if '/' not in robot and not robot.endswith(('.yaml', '.yml')):
-        path = MODEL_DIR / f'{robot}.yaml'
-        if not path.is_file():
-            raise SimRobotError(f'robot {robot!r} is not a shipped robot configuration '
-                                f'(shipped: {", ".join(shipped_robot_names())}); pass a '
-                                'path to a robot YAML for another one')
-        return path
-    path = Path(robot).expanduser()
-    if not path.is_file():
-        raise SimRobotError(f'robot: no robot configuration at {path}')
-    return path
+    """Return the robot configuration file ``robot`` names (None: the packaged robot)."""
+    try:
+        return robot_config_path(robot)
+    except ConfigError as error:
+        raise SimRobotError(f'robot: {error}') from None
 
 
 def sim_robot_parameters(robot, policy_joint_names):

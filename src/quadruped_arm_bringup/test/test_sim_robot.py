@@ -8,9 +8,9 @@ reach it only through the configuration's ``joint_map``.
 from lpn_controller.joint_map import JointMap, parse_joint_remap
 from lpn_controller.policy_format import load_policy
 import pytest
-from quadruped_arm_bringup.sim_robot import (resolve_robot_config, shipped_robot_names,
-                                             sim_robot_parameters, SimRobotError)
-from sim_bridge.config import DEFAULT_CONFIG_PATH, load_config, MODEL_DIR
+from quadruped_arm_bringup.sim_robot import (resolve_robot_config, sim_robot_parameters,
+                                             SimRobotError)
+from sim_bridge.config import DEFAULT_CONFIG_PATH, load_config, MODEL_DIR, shipped_robot_names
 import yaml
 
 LEG_JOINT = ('front_left_', 'front_right_', 'rear_left_', 'rear_right_')

@@ -82,6 +82,34 @@ _KNOWN_KEYS = {
 }
 
 
+def shipped_robot_names():
+    """Return the robot configurations shipped in sim_bridge's model folder (sorted names)."""
+    return sorted(path.stem for path in MODEL_DIR.glob('*.yaml'))
+
+
+def robot_config_path(robot):
+    """
+    Return the robot configuration file ``robot`` names; None (the packaged robot) for ''.
+
+    A bare name (no directory, no ``.yaml``) is a shipped configuration (``menagerie_spot_arm``);
+    anything else is a path. Raises ConfigError naming what is missing.
+    """
+    robot = str(robot if robot is not None else '').strip()
+    if not robot:
+        return None
+    if '/' not in robot and not robot.endswith(('.yaml', '.yml')):
+        path = MODEL_DIR / f'{robot}.yaml'
+        if not path.is_file():
+            raise ConfigError(f'robot {robot!r} is not a shipped robot configuration (shipped: '
+                              f'{", ".join(shipped_robot_names())}); give a path to a robot '
+                              'YAML for another one')
+        return path
+    path = Path(robot).expanduser()
+    if not path.is_file():
+        raise ConfigError(f'no robot configuration at {path}')
+    return path
+
+
 def load_config(path=None, overrides=None):
     """
     Load a robot configuration YAML (the packaged one by default) into a SimConfig.

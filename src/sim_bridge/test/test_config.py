@@ -70,3 +70,14 @@ def test_relative_model_path_is_taken_from_the_config_folder(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match='no such file'):
         load_config(path)
+
+
+def test_a_robot_config_is_named_by_path_or_by_its_shipped_stem(tmp_path):
+    from sim_bridge.config import MODEL_DIR, robot_config_path, shipped_robot_names
+    assert robot_config_path('') is None and robot_config_path(None) is None
+    assert {'quadruped_arm', 'menagerie_spot_arm'} <= set(shipped_robot_names())
+    assert robot_config_path('menagerie_spot_arm') == MODEL_DIR / 'menagerie_spot_arm.yaml'
+    with pytest.raises(ConfigError, match="'spot_mini' is not a shipped.*menagerie_spot_arm"):
+        robot_config_path('spot_mini')
+    with pytest.raises(ConfigError, match='no robot configuration at .*absent.yaml'):
+        robot_config_path(str(tmp_path / 'absent.yaml'))

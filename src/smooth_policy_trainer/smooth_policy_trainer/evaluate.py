@@ -36,6 +36,7 @@ from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
 from lpn_controller.runtime import make_runtime
 import numpy as np
+from sim_bridge.config import robot_config_path
 from sim_bridge.physics import warn_if_mismatch
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
 from smooth_policy_trainer.imitation import heading_error
@@ -290,8 +291,9 @@ def main(argv=None):
     parser.add_argument('--output', help='write the figures to this JSON file')
     parser.add_argument('--lpn-mode', default='table', choices=('table', 'exact'))
     parser.add_argument('--seed', type=int, default=0, help='start phases and reset noise')
-    parser.add_argument('--robot-config', help='robot configuration YAML of another model: '
-                        'run there too and report the change from the home model')
+    parser.add_argument('--robot-config', help='another model: a robot configuration YAML, or '
+                        'the name of one shipped with sim_bridge (menagerie_spot_arm); run '
+                        'there too and report the change from the home model')
     parser.add_argument('--joint-remap', nargs='*', default=[], metavar='POLICY:ROBOT',
                         help="policy joint names to the robot config's (POLICY=ROBOT too), "
                         'over its joint_map')
@@ -305,7 +307,8 @@ def main(argv=None):
     try:
         policy = load_policy(args.policy)
         if args.robot_config:
-            result = evaluate_transfer(policy, env_config_for(policy), args.robot_config,
+            result = evaluate_transfer(policy, env_config_for(policy),
+                                       robot_config_path(args.robot_config),
                                        parse_joint_remap(args.joint_remap), **options)
         else:
             result = evaluate_policy(policy, env_config_for(policy), **options)
