@@ -11,6 +11,8 @@ from dataclasses import replace
 import json
 from pathlib import Path
 import re
+import subprocess
+import sys
 
 from lpn_controller.policy_format import load_policy
 import numpy as np
@@ -154,3 +156,23 @@ def test_a_robot_config_error_names_the_file_and_field(tmp_path, capsys):
     assert evaluate.main(['--policy', str(POLICY), '--robot-config', str(robot)]) == 1
     error = capsys.readouterr().err
     assert f'evaluate: error: {robot}: field ' in error and "'kp'" in error
+
+
+BENCH = Path(__file__).resolve().parents[3] / 'bench' / 'sim_to_sim_transfer.py'
+
+
+@pytest.mark.skipif(not BENCH.is_file(), reason='bench/ is not part of an installed package')
+def test_the_transfer_bench_tabulates_both_models(robot, tmp_path):
+    output = tmp_path / 'transfer.json'
+    done = subprocess.run(
+        [sys.executable, str(BENCH), '--robot-config', str(robot), '--policies', str(POLICY),
+         '--episodes', '1', '--seconds', '0.5', '--output', str(output)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith('| lpn_')]
+    assert [row.split(' | ')[1] for row in rows] == ['home', 'other']
+    written = json.loads(output.read_text())
+    # The renamed model is the home model: the bench reads the same figures from both.
+    assert written['models']['home']['total_mass_kg'] == pytest.approx(
+        written['models']['other']['total_mass_kg'])
+    assert set(written['policies']) == {POLICY.name}
