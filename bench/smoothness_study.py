@@ -95,7 +95,12 @@ def parse_args(argv=None):
 
 
 def train_run(run_dir, task, method, seed, args):
-    """Train (or resume, or skip) one run; returns its process figures."""
+    """
+    Train (or resume, or skip) one run; returns its process figures.
+
+    ``args.config`` (when present) replaces BASE_CONFIG for PPO runs; ``method`` None trains
+    that config as it is, with no method switches.
+    """
     record = run_dir / 'study_run.json'
     if (run_dir / 'policy').is_dir() and record.is_file():
         return json.loads(record.read_text())
@@ -106,9 +111,11 @@ def train_run(run_dir, task, method, seed, args):
         module, budget = 'train_offpolicy', ['--total-steps', str(args.offpolicy_steps)]
         overrides = [*naming, *switches, *args.offpolicy_extra]
     else:
-        config, module, budget = BASE_CONFIG, 'train', ['--iterations', str(args.iterations)]
-        overrides = [*naming, f'env.num_envs={args.num_envs}', 'run.eval_every=0',
-                     *METHODS[method][1], *args.extra]
+        config = getattr(args, 'config', BASE_CONFIG)
+        module, budget = 'train', ['--iterations', str(args.iterations)]
+        switches = METHODS[method][1] if method is not None else ()
+        overrides = [*naming, f'env.num_envs={args.num_envs}', 'run.eval_every=0', *switches,
+                     *args.extra]
     command = [sys.executable, '-m', f'smooth_policy_trainer.{module}', '--no-progress']
     if (run_dir / 'checkpoints').is_dir():
         command += ['--resume', str(run_dir), *budget]

@@ -1,0 +1,82 @@
+"""The fast physics in training: its policies say so, and the two benches run end to end."""
+
+from dataclasses import replace
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+from lpn_controller.policy_format import load_policy, save_policy
+import pytest
+from sim_bridge.physics import PhysicsMismatchWarning
+from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
+from smooth_policy_trainer.export import build_policy
+from smooth_policy_trainer.runner import Runner
+from smooth_policy_trainer.train_config import config_to_dict, load_config
+
+BENCH = Path(__file__).resolve().parents[3] / 'bench'
+TINY = ['env.num_envs=2', 'ppo.num_steps=4', 'ppo.num_minibatches=1', 'run.eval_every=0']
+needs_bench = pytest.mark.skipif(not BENCH.is_dir(),
+                                 reason='bench/ is not part of an installed package')
+
+
+def test_a_fast_trained_policy_says_fast_and_warns_when_evaluated_in_full(tmp_path):
+    config = load_config('lpn_trot_arm_wave', [*TINY, 'env.physics=fast'])
+    runner = Runner(config, tmp_path / 'run', progress=False)
+    try:
+        runner.step()
+        exported = build_policy(runner.ppo.actor, runner.normalizer,
+                                runner.env.policy_metadata(), config_to_dict(runner.config))
+    finally:
+        runner.close()
+    policy = load_policy(save_policy(tmp_path / 'policy', exported.metadata, exported.weights))
+    assert policy.metadata.physics == 'fast'
+    env_config = env_config_for(policy)
+    assert env_config.physics == 'fast'   # the provenance rebuilds the training physics
+    with pytest.warns(PhysicsMismatchWarning, match="trained in physics configuration 'fast'"):
+        result = evaluate_policy(policy, replace(env_config, physics='full'), episodes=1,
+                                 seconds=0.2)
+    assert 0.0 <= result['survival_rate'] <= 1.0
+
+
+def run_bench(script, *arguments):
+    """Run a bench script in a subprocess; returns the finished process (asserting success)."""
+    completed = subprocess.run([sys.executable, str(BENCH / script), *arguments],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return completed
+
+
+@needs_bench
+def test_training_throughput_times_both_configurations_and_ends_with_the_speedup(tmp_path):
+    output = tmp_path / 'throughput.json'
+    stdout = run_bench('training_throughput.py', '--iterations', '1', '--warmup', '0',
+                       '--output', str(output),
+                       *(part for item in TINY for part in ('--set', item))).stdout
+    assert stdout.strip().splitlines()[-1].startswith('speedup=')
+    figures = json.loads(output.read_text())
+    assert figures['setup']['full']['physics_rate_hz'] == 500.0
+    assert figures['setup']['fast']['physics_rate_hz'] == 250.0
+    for name in ('full', 'fast'):
+        shares = figures[name]['shares']
+        assert sum(shares.values()) == pytest.approx(1.0)
+        assert shares['physics'] > 0.0 and shares['update'] > 0.0
+    assert figures['amdahl_bound'] <= figures['amdahl_limit']
+
+
+@needs_bench
+def test_sim_to_sim_trains_in_both_and_evaluates_each_in_both(tmp_path):
+    output = tmp_path / 'sim_to_sim.json'
+    process = run_bench('sim_to_sim.py', '--iterations', '1', '--episodes', '2', '--seconds',
+                        '0.5', '--num-envs', '2', '--out', str(tmp_path / 'runs'),
+                        '--output', str(output),
+                        *(part for item in TINY[1:3] for part in ('--set', item)))
+    result = json.loads(output.read_text())
+    assert [(row['trained_in'], row['iterations']) for row in result['rows']] == \
+        [('full', 1), ('fast', 1)]
+    assert all(set(row['evaluations']) == {'full', 'fast'} for row in result['rows'])
+    assert {(check['trained_in'], check['transferred']) for check in result['checks']} == \
+        {('full', 'fast'), ('fast', 'full')}
+    assert 'no seed spread, 5 % alone' in process.stdout
+    # Evaluating across configurations is the bench's purpose: it silences that warning.
+    assert 'PhysicsMismatchWarning' not in process.stderr
