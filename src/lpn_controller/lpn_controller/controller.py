@@ -16,7 +16,7 @@ from typing import List, Optional, Tuple
 
 from lpn_controller.monitor import Level, MonitorConfig, MonitorReport, SmoothnessMonitor
 from lpn_controller.observation import (body_tilt, EXTRA_INPUTS, motion_phase,
-                                        ObservationBuilder, TERM_DESCRIPTIONS)
+                                        ObservationBuilder, TERM_DESCRIPTIONS, yaw_angle)
 from lpn_controller.runtime import PolicyRuntime
 from lpn_controller.safety import (
     SafetyConfig, SafetyInputs, SafetyMode, SafetyStateMachine, Transition)
@@ -125,6 +125,7 @@ class ControllerCore:
         self._filtered_action = np.zeros(num_joints)   # the low-pass filter's state
         self._interpolation_start: Optional[np.ndarray] = None
         self._policy_start_s = 0.0
+        self._heading_origin = 0.0   # IMU yaw at engagement: the heading term's zero
 
     def set_joint_state(self, now_s: float, positions: np.ndarray,
                         velocities: Optional[np.ndarray]):
@@ -201,7 +202,7 @@ class ControllerCore:
             observation = self.builder.build(
                 self._positions, self._velocities, self._orientation, self._angular_velocity,
                 self._previous_action, self._command if self.builder.uses_command else None,
-                linear_velocity=self._linear_velocity)
+                linear_velocity=self._linear_velocity, heading_origin=self._heading_origin)
             action = self.runtime.act(observation, phase)
             if np.all(np.isfinite(action)):
                 # The observation sees the policy's own action; the robot gets the filtered
@@ -230,6 +231,8 @@ class ControllerCore:
         elif transition.mode == SafetyMode.POLICY:
             # Phase 0 and a zero previous action at engagement, as at a training episode start.
             self._policy_start_s = transition.time_s
+            # A training episode starts at heading 0 too: the heading term counts from here.
+            self._heading_origin = float(yaw_angle(self._orientation))
             self._previous_action = np.zeros(self.metadata.num_joints)
             self._filtered_action = np.zeros(self.metadata.num_joints)
             self.monitor.reset()

@@ -11,6 +11,9 @@ Conventions (shared with sim_bridge):
 * angular velocity is in the body frame, rad/s;
 * base linear velocity is in the body frame, m/s (a ``nav_msgs/Odometry`` twist on the robot, an
   estimate: the trainer randomises its noise, bias and latency);
+* heading is the yaw turned since the policy started (the IMU orientation's yaw minus its yaw at
+  engagement): the only way a policy can see, and so undo, the heading it has drifted by, since
+  gravity and angular velocity do not show yaw;
 * joint positions are absolute, rad; joint velocities rad/s;
 * every input may carry leading batch dimensions, e.g. ``(num_envs, num_joints)``; the last axis
   is the quantity's own axis and the output is ``(*batch, observation_size)``.
@@ -29,6 +32,7 @@ BASE_LINEAR_VELOCITY = 'base_linear_velocity'
 JOINT_POSITIONS = 'joint_positions'
 JOINT_VELOCITIES = 'joint_velocities'
 PREVIOUS_ACTION = 'previous_action'
+HEADING = 'heading'
 COMMAND = 'command'
 
 #: Every observation term the builder knows, with its meaning and unit before scaling.
@@ -36,6 +40,7 @@ TERM_DESCRIPTIONS = {
     PROJECTED_GRAVITY: 'unit gravity direction in the body frame (from the orientation)',
     BASE_ANGULAR_VELOCITY: 'body-frame angular velocity, rad/s',
     BASE_LINEAR_VELOCITY: 'body-frame base linear velocity, m/s (odometry twist)',
+    HEADING: 'yaw turned since the policy started, rad in [-pi, pi) (IMU orientation)',
     JOINT_POSITIONS: 'joint positions minus the default pose, rad',
     JOINT_VELOCITIES: 'joint velocities, rad/s',
     PREVIOUS_ACTION: 'the policy action of the previous step (raw policy units)',
@@ -75,6 +80,7 @@ def expected_term_size(name: str, num_joints: int) -> Optional[int]:
         PROJECTED_GRAVITY: 3,
         BASE_ANGULAR_VELOCITY: 3,
         BASE_LINEAR_VELOCITY: 3,
+        HEADING: 1,
         JOINT_POSITIONS: num_joints,
         JOINT_VELOCITIES: num_joints,
         PREVIOUS_ACTION: num_joints,
@@ -107,6 +113,19 @@ def projected_gravity(orientation: np.ndarray) -> np.ndarray:
     gravity[..., 1] = -2.0 * (y * z + w * x) * scale
     gravity[..., 2] = (x * x + y * y - w * w - z * z) * scale
     return gravity
+
+
+def yaw_angle(orientation: np.ndarray) -> np.ndarray:
+    """Return the yaw (rad, in [-pi, pi]) of body-to-world quaternions ``[w, x, y, z]``."""
+    q = np.asarray(orientation, dtype=np.float64)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    return np.arctan2(2.0 * (w * z + x * y), w * w + x * x - y * y - z * z)
+
+
+def heading_change(orientation: np.ndarray, heading_origin) -> np.ndarray:
+    """Return the yaw of ``orientation`` minus ``heading_origin`` (rad), wrapped to [-pi, pi)."""
+    turned = yaw_angle(orientation) - np.asarray(heading_origin, dtype=np.float64)
+    return np.mod(turned + np.pi, 2.0 * np.pi) - np.pi
 
 
 def body_tilt(orientation: np.ndarray) -> np.ndarray:
@@ -166,6 +185,7 @@ class ObservationBuilder:
         self.size = offset
         self.uses_command = COMMAND in seen
         self.uses_linear_velocity = BASE_LINEAR_VELOCITY in seen
+        self.uses_heading = HEADING in seen
         #: The inputs beyond joint states and IMU this layout reads (names of EXTRA_INPUTS).
         self.extra_inputs = tuple(EXTRA_INPUTS[term.name] for term in self.terms
                                   if term.name in EXTRA_INPUTS)
@@ -187,6 +207,7 @@ class ObservationBuilder:
         command: Optional[np.ndarray] = None,
         out: Optional[np.ndarray] = None,
         linear_velocity: Optional[np.ndarray] = None,
+        heading_origin: Optional[np.ndarray] = None,
     ) -> np.ndarray:
         """
         Return the observation, shape ``(*batch, size)``, float64.
@@ -197,7 +218,9 @@ class ObservationBuilder:
         body frame, rad/s ``(..., 3)``; ``previous_action`` the previous raw policy action
         ``(..., n)``; ``command`` ``(..., k)``, needed only if the layout has ``command``;
         ``linear_velocity`` body frame, m/s ``(..., 3)``, needed only if the layout has
-        ``base_linear_velocity``. ``out`` is an optional preallocated output array.
+        ``base_linear_velocity``; ``heading_origin`` the yaw (rad) of ``orientation`` when the
+        policy started ``(...)``, needed only if the layout has ``heading``. ``out`` is an
+        optional preallocated output array.
         """
         inputs = {
             JOINT_VELOCITIES: joint_velocities,
@@ -214,6 +237,11 @@ class ObservationBuilder:
                 value = projected_gravity(orientation)
             elif name == JOINT_POSITIONS:
                 value = np.subtract(joint_positions, self.default_pose)
+            elif name == HEADING:
+                if heading_origin is None:
+                    raise ValueError("the observation layout needs 'heading' but heading_origin "
+                                     'is None')
+                value = heading_change(orientation, heading_origin)[..., None]
             else:
                 value = inputs[name]
                 if value is None:
@@ -237,9 +265,10 @@ def build_observation(
     previous_action: np.ndarray,
     command: Optional[np.ndarray] = None,
     linear_velocity: Optional[np.ndarray] = None,
+    heading_origin: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """Build one observation (or a batch) without keeping a builder; see ObservationBuilder."""
     builder = ObservationBuilder(terms, default_pose)
     return builder.build(
         joint_positions, joint_velocities, orientation, angular_velocity, previous_action,
-        command, linear_velocity=linear_velocity)
+        command, linear_velocity=linear_velocity, heading_origin=heading_origin)

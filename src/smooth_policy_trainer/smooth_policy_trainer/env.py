@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict
 
-from lpn_controller.observation import ObservationBuilder, ObservationTerm
+from lpn_controller.observation import ObservationBuilder, ObservationTerm, yaw_angle
 from lpn_controller.runtime import low_pass
 import numpy as np
 from sim_bridge.config import load_config
@@ -72,6 +72,9 @@ class EnvConfig:
     joint_velocity_scale: float = 0.05
     base_linear_velocity: LinearVelocityObservation = field(
         default_factory=LinearVelocityObservation)
+    # The yaw turned since the episode started (IMU), so that heading drift is observable and
+    # can be undone; the controller counts it from engagement. Clips must keep a constant yaw.
+    observe_heading: bool = False
     reward_terms: dict = field(default_factory=lambda: {
         name: {'weight': term.weight, 'scale': term.scale}
         for name, term in DEFAULT_REWARD_TERMS.items()})
@@ -80,6 +83,8 @@ class EnvConfig:
     max_height_error: float = 0.25        # m, from the reference root height
     max_orientation_error: float = 0.8    # rad of tilt (roll/pitch) from the reference's;
     #                                       heading drift is scored by the reward, not a fall
+    max_root_drift: float = 0.0           # m, horizontal distance from the reference root that
+    #                                       ends the episode (DeepMimic's early termination); 0 off
     reset_joint_noise: float = 0.05       # rad, uniform
     # Smoothness baselines (METHODS.md 6), off by default:
     action_rate_weight: float = 0.0       # r_rate = -w sum_j (a_t,j - a_t-1,j)^2 dt_policy
@@ -143,12 +148,19 @@ class ImitationEnv:
             ObservationTerm('base_angular_velocity', 3, config.angular_velocity_scale),
             *([ObservationTerm('base_linear_velocity', 3, velocity.scale)]
               if velocity.enabled else []),
+            *([ObservationTerm('heading', 1, 1.0)] if config.observe_heading else []),
             ObservationTerm('joint_positions', n, 1.0),
             ObservationTerm('joint_velocities', n, config.joint_velocity_scale),
             ObservationTerm('previous_action', n, 1.0),
         )
         self.builder = ObservationBuilder(self.observation_terms, self.default_pose)
         self.observation_size = self.builder.size
+        if config.observe_heading:
+            yaw = np.degrees(yaw_angle(self.clip.root_orientation))
+            if np.ptp(yaw) > 1.0:
+                raise ValueError(f'env.observe_heading: clip {self.clip.name!r} turns by '
+                                 f'{np.ptp(yaw):.1f} deg; the heading term assumes the '
+                                 "reference's yaw stays constant")
         self.reward_terms = {name: RewardTerm(**term)
                              for name, term in config.reward_terms.items()}
         self.control_dt = self.robot.control_dt
@@ -175,6 +187,7 @@ class ImitationEnv:
         self.velocity_bias = np.zeros((self.num_envs, 3))
         self.velocity_latency = np.zeros(self.num_envs, dtype=np.int64)
         self.observed_velocity = np.zeros((self.num_envs, 3))
+        self.heading_origin = np.zeros(self.num_envs)   # IMU yaw at each episode's start
 
     # -- phase -----------------------------------------------------------------------------------
 
@@ -219,6 +232,8 @@ class ImitationEnv:
                 np.clip(reference.joint_positions[row] + noise[row], limits[:, 0], limits[:, 1]),
                 reference.root_linear_velocity[row], reference.root_angular_velocity[row],
                 reference.joint_velocities[row])
+            if config.observe_heading:
+                self.heading_origin[i] = yaw_angle(sim.read_state().imu_orientation)
         if config.base_linear_velocity.enabled:
             self._reset_velocity_estimate(ids, rotate_into_body(reference.root_orientation,
                                                                 reference.root_linear_velocity))
@@ -291,6 +306,9 @@ class ImitationEnv:
         tilt = tilt_angle(state.base_orientation, reference.root_orientation)
         terminated = fell | (height_error > self.config.max_height_error) | \
             (tilt > self.config.max_orientation_error)
+        if self.config.max_root_drift:
+            drift = np.hypot(*(state.base_position[:, :2] - reference.root_position[:, :2]).T)
+            terminated |= drift > self.config.max_root_drift
         truncated = ~terminated & (self.episode_step >= self.max_episode_steps)
         done = np.flatnonzero(terminated | truncated)
         finished_returns = self.episode_return[done].copy()
@@ -314,7 +332,8 @@ class ImitationEnv:
         # observing again (set_state) draws no noise and resume stays bit for bit.
         return self.builder.build(state.joint_positions, state.joint_velocities,
                                   state.imu_orientation, state.imu_angular_velocity,
-                                  self.previous_action, linear_velocity=self.observed_velocity)
+                                  self.previous_action, linear_velocity=self.observed_velocity,
+                                  heading_origin=self.heading_origin)
 
     def policy_metadata(self):
         """Return the task-side fields of an exported policy's metadata (lpn_controller format)."""
@@ -359,7 +378,8 @@ class ImitationEnv:
 
     _EPISODE_ARRAYS = ('start_phase', 'episode_step', 'episode_return', 'previous_action',
                        'commanded_action', 'latency', 'action_history', 'velocity_history',
-                       'velocity_bias', 'velocity_latency', 'observed_velocity')
+                       'velocity_bias', 'velocity_latency', 'observed_velocity',
+                       'heading_origin')
 
     def close(self):
         """Stop the simulator threads."""

@@ -2,13 +2,18 @@
 The motion-imitation reward (METHODS.md 9), written as the paper writes it.
 
 r = 0.5 exp(-2 e_pose) + 0.1 exp(-0.1 e_vel) + 0.15 exp(-10 e_ee) + 0.15 exp(-10 e_root)
-  + 0.1 exp(-1 e_root_vel)
+  + 0.1 exp(-1 e_root_vel) [+ w exp(-k e_root_pos)]
 
 Each e_* is a squared error to the reference at the current phase, summed over its components:
 joint angles (rad^2), joint velocities ((rad/s)^2), end-effector positions in the body frame
 (m^2, four feet and the gripper), root height and orientation (m^2 + rad^2) and root linear and
 angular velocity in the body frame ((m/s)^2 + (rad/s)^2). Everything is batched over a leading
 environment axis.
+
+The root position term (off by default, weight 0) is DeepMimic's: the horizontal distance (m^2)
+from the base to the reference root, which starts where the episode starts and moves on by one
+cycle's displacement per cycle. Velocity terms forgive a robot that lags a little every step;
+the position error accumulates what it lags, so only walking at the clip's speed keeps it small.
 """
 
 from dataclasses import dataclass
@@ -32,6 +37,7 @@ DEFAULT_REWARD_TERMS = {
     'end_effector': RewardTerm(0.15, 10.0),
     'root': RewardTerm(0.15, 10.0),
     'root_velocity': RewardTerm(0.1, 1.0),
+    'root_position': RewardTerm(0.0, 5.0),
 }
 
 
@@ -65,8 +71,10 @@ def imitation_errors(state, end_effectors_body, reference):
                                         reference.root_linear_velocity)
     root_velocity = np.sum((linear - reference_linear) ** 2, axis=-1) + np.sum(
         (state.base_angular_velocity - reference.root_angular_velocity) ** 2, axis=-1)
+    root_position = np.sum((state.base_position[:, :2] - reference.root_position[:, :2]) ** 2,
+                           axis=-1)
     return {'pose': pose, 'velocity': velocity, 'end_effector': end_effector, 'root': root,
-            'root_velocity': root_velocity}
+            'root_velocity': root_velocity, 'root_position': root_position}
 
 
 def imitation_reward(errors, terms=None):

@@ -401,6 +401,7 @@ def check_config(config, source='<config>'):
             f"unknown physics configuration '{env.physics}' (known: "
             f"{', '.join(sorted(PHYSICS_CONFIGS))})")
     require(env.action_rate_weight >= 0, 'env.action_rate_weight', 'must be at least 0')
+    require(env.max_root_drift >= 0, 'env.max_root_drift', 'must be at least 0 (0 = off)')
     require(0 < env.action_filter_alpha <= 1, 'env.action_filter_alpha',
             f'must lie in (0, 1] (1 = no filter), got {env.action_filter_alpha}')
     require(env.randomization.max_latency_steps >= 0, 'env.randomization.max_latency_steps',

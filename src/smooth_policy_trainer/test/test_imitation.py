@@ -11,7 +11,7 @@ from smooth_policy_trainer.clips import ReferenceSample
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
 from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, heading_error,
                                              imitation_errors, imitation_reward,
-                                             orientation_error)
+                                             orientation_error, RewardTerm)
 
 
 def hand_made(num_joints=3):
@@ -27,7 +27,7 @@ def hand_made(num_joints=3):
     reference = ReferenceSample(
         joint_positions=state.joint_positions.copy(),
         joint_velocities=state.joint_velocities.copy(),
-        root_position=np.array([[3.0, 1.0, 0.5]]),  # x and y are not tracked
+        root_position=np.array([[0.0, 0.0, 0.5]]),
         root_orientation=identity.copy(),
         root_linear_velocity=state.base_linear_velocity.copy(),
         root_angular_velocity=state.base_angular_velocity.copy(),
@@ -64,6 +64,21 @@ def test_each_error_enters_its_own_term_with_its_scale():
     assert terms['root'][0] == pytest.approx(0.15 * math.exp(-10 * 0.01))
     assert terms['root_velocity'][0] == pytest.approx(0.1 * math.exp(-1.0))
     assert total[0] == pytest.approx(sum(t[0] for t in terms.values()))
+
+
+def test_root_position_is_the_horizontal_distance_and_off_by_default():
+    state, end_effectors, reference = hand_made()
+    reference.root_position[0] = [3.3, -0.4, 0.9]      # 0.3 m ahead, 0.4 m aside
+    state.base_position[0] = [3.0, 0.0, 0.9]
+    errors = imitation_errors(state, end_effectors, reference)
+    assert errors['root_position'][0] == pytest.approx(0.25)
+    assert errors['root'][0] == pytest.approx(0.0)     # height alone, equal here
+    total, terms = imitation_reward(errors)
+    assert DEFAULT_REWARD_TERMS['root_position'].weight == 0.0
+    assert terms['root_position'][0] == 0.0 and total[0] == pytest.approx(1.0)
+    weighted = {**DEFAULT_REWARD_TERMS, 'root_position': RewardTerm(0.2, 5.0)}
+    _, terms = imitation_reward(errors, weighted)
+    assert terms['root_position'][0] == pytest.approx(0.2 * math.exp(-5.0 * 0.25))
 
 
 def test_root_velocity_is_compared_in_the_body_frame():
