@@ -37,7 +37,7 @@ from lpn_controller.policy_metadata import PolicyFormatError
 from lpn_controller.runtime import make_runtime
 import numpy as np
 from sim_bridge.config import robot_config_path
-from sim_bridge.physics import warn_if_mismatch
+from sim_bridge.physics import PHYSICS_CONFIGS, warn_if_mismatch
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
 from smooth_policy_trainer.imitation import heading_error
 from smooth_policy_trainer.train_config import config_from_dict, ConfigError
@@ -59,9 +59,10 @@ def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='tab
     ({policy name: robot name}) renames the policy's joints over the robot config's joint_map.
     """
     # One episode per environment; the episode limit lies past the window, so nothing is
-    # truncated inside it.
+    # truncated inside it. Only a fall ends an episode here: drifting from the reference root
+    # (a training-time termination) is what the world figures measure.
     config = replace(env_config, num_envs=episodes, episode_length_s=seconds + 1.0, seed=seed,
-                     randomization=RandomizationConfig(enabled=False))
+                     randomization=RandomizationConfig(enabled=False), max_root_drift=0.0)
     env = ImitationEnv(config)
     try:
         joints = PolicyJoints(policy.metadata.joint_names, env.robot, joint_remap)
@@ -164,6 +165,7 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False, 
         'policy': policy.source, 'kind': policy.metadata.kind, 'clip': env.clip.name,
         'lpn_mode': lpn_mode if policy.metadata.kind == 'lpn' else None,
         'episodes': episodes, 'seconds': seconds, 'seed': env.config.seed,
+        'physics': env.sim.physics.name,
         'sample_rate_hz': rate, 'window_length': steps,
         'return': float(returns.mean()), 'return_std': float(returns.std()),
         'reward_per_step': float(returns.sum() / max(action_steps.sum(), 1)),
@@ -291,6 +293,9 @@ def main(argv=None):
     parser.add_argument('--output', help='write the figures to this JSON file')
     parser.add_argument('--lpn-mode', default='table', choices=('table', 'exact'))
     parser.add_argument('--seed', type=int, default=0, help='start phases and reset noise')
+    parser.add_argument('--physics', choices=sorted(PHYSICS_CONFIGS),
+                        help="simulation options to evaluate in (default: the training run's); "
+                        'full is what the bridge and the robot run')
     parser.add_argument('--robot-config', help='another model: a robot configuration YAML, or '
                         'the name of one shipped with sim_bridge (menagerie_spot_arm); run '
                         'there too and report the change from the home model')
@@ -306,12 +311,15 @@ def main(argv=None):
                'seed': args.seed}
     try:
         policy = load_policy(args.policy)
+        home_config = env_config_for(policy)
+        if args.physics:
+            home_config = replace(home_config, physics=args.physics)
         if args.robot_config:
-            result = evaluate_transfer(policy, env_config_for(policy),
+            result = evaluate_transfer(policy, home_config,
                                        robot_config_path(args.robot_config),
                                        parse_joint_remap(args.joint_remap), **options)
         else:
-            result = evaluate_policy(policy, env_config_for(policy), **options)
+            result = evaluate_policy(policy, home_config, **options)
     except (PolicyFormatError, ValueError) as error:
         print(f'evaluate: error: {error}', file=sys.stderr)
         return 1
