@@ -80,3 +80,20 @@ def test_sim_to_sim_trains_in_both_and_evaluates_each_in_both(tmp_path):
     assert 'no seed spread, 5 % alone' in process.stdout
     # Evaluating across configurations is the bench's purpose: it silences that warning.
     assert 'PhysicsMismatchWarning' not in process.stderr
+
+
+@needs_bench
+def test_task_formulation_tabulates_world_figures_before_joint_ones(tmp_path):
+    output = tmp_path / 'formulation.json'
+    process = run_bench('task_formulation.py', '--iterations', '1', '--seeds', '0',
+                        '--variants', 'none', 'heading', '--num-envs', '2', '--episodes', '1',
+                        '--seconds', '0.5', '--out', str(tmp_path / 'runs'),
+                        '--output', str(output),
+                        *(part for item in TINY[1:3] for part in ('--set', item)))
+    header = next(line for line in process.stdout.splitlines() if line.startswith('| variant'))
+    assert header.index('forward speed') < header.index('joint RMSE') < header.index('HFR')
+    result = json.loads(output.read_text())
+    assert set(result) == {'none', 'heading'}
+    heading_policy = load_policy(tmp_path / 'runs' / 'trot' / 'heading_s0' / 'policy')
+    assert 'heading' in [term.name for term in heading_policy.metadata.observation_terms]
+    assert result['heading'][0]['evaluation']['physics'] == 'fast'
