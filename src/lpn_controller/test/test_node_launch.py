@@ -82,6 +82,9 @@ class TestControllerNode(unittest.TestCase):
             imu = Imu()
             imu.header.stamp = stamp
             imu.orientation.w = 1.0
+            # A live IMU's readings change every message; bit-identical ones are a frozen
+            # driver, which the controller's frozen-IMU check latches into damping.
+            imu.angular_velocity.z = 1e-6 * (time.monotonic() % 1.0)
             self.imu.publish(imu)
             rclpy.spin_once(self.node, timeout_sec=0.01)
             if until():

@@ -16,7 +16,7 @@ from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
 POLICIES = Path(__file__).resolve().parents[1] / 'policies'
 
 
-@pytest.fixture(scope='module', params=['lpn_trot_arm_wave', 'mlp_trot_arm_wave'])
+@pytest.fixture(scope='module', params=['lpn_trot', 'lpn_trot_arm_wave', 'mlp_trot_arm_wave'])
 def policy(request):
     return load_policy(POLICIES / request.param)
 
@@ -29,7 +29,7 @@ def test_shipped_policy_matches_the_robot_configuration(policy):
     assert metadata.control_rate_hz == robot.control_rate_hz
     assert np.allclose(metadata.kp, robot.kp) and np.allclose(metadata.kd, robot.kd), \
         'the robot PD gains changed since this policy was trained: retrain and re-export it'
-    assert metadata.motion_clip == 'trot_arm_wave'
+    assert metadata.motion_clip == Path(policy.source).name.split('_', 1)[1]
 
 
 def test_shipped_policy_keeps_the_robot_up_and_smooth(policy):
