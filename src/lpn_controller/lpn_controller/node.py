@@ -16,6 +16,8 @@ positions as targets (see controller.py).
 This is the only module of the package that imports ROS.
 """
 
+import signal
+
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from lpn_controller.controller import ControllerConfig, ControllerCore
 from lpn_controller.joint_map import JointMap, JointMapError, parse_joint_remap
@@ -309,6 +311,9 @@ def main(args=None):
         if rclpy.ok():
             raise
     finally:
+        # Ctrl-C in a terminal reaches a launched node twice (the process group, then launch's
+        # own SIGINT): the second must not turn a normal stop into a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()

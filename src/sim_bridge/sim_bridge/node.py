@@ -6,6 +6,7 @@ Messages are stamped with simulated time. The node paces itself on a steady wall
 (scaled by real_time_factor), never on /clock, which it publishes.
 """
 
+import signal
 import time
 
 from nav_msgs.msg import Odometry
@@ -176,6 +177,9 @@ def main(args=None):
         if rclpy.ok():
             raise
     finally:
+        # Ctrl-C in a terminal reaches a launched node twice (the process group, then launch's
+        # own SIGINT): the second must not turn a normal stop into a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if node is not None:
             if node.viewer is not None:
                 node.viewer.close()
