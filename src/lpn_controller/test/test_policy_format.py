@@ -49,7 +49,9 @@ def test_unpacked_archive_is_a_policy_directory(tmp_path):
     archive = save_policy(tmp_path / 'walk.tar.gz', metadata, weights)
     with tarfile.open(archive) as handle:
         assert sorted(handle.getnames()) == [f'walk/{METADATA_FILE}', f'walk/{WEIGHTS_FILE}']
-        handle.extractall(tmp_path / 'unpacked', filter='data')
+        # Extraction filters came in Python 3.11.4; Debian 12 ships 3.11.2.
+        safe = {'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}
+        handle.extractall(tmp_path / 'unpacked', **safe)
     assert_same_policy(load_policy(tmp_path / 'unpacked' / 'walk'), metadata, weights)
 
 
