@@ -27,6 +27,7 @@ from smooth_policy_trainer.ppo import PPOConfig
 import yaml
 
 POLICY_KINDS = ('lpn', 'mlp')
+NONE_TYPE = type(None)   # Optional[X] is Union[X, NoneType]
 
 
 class ConfigError(ValueError):
@@ -289,7 +290,7 @@ def _convert(value, annotation, default, key, source):
     if origin is typing.Union:  # Optional[X]
         if value is None:
             return None
-        (annotation,) = [arg for arg in args if arg is not type(None)]
+        (annotation,) = [arg for arg in args if arg is not NONE_TYPE]
         origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if annotation in (tuple, list) or origin in (tuple, list):
         return _convert_sequence(value, args, default, key, source)
