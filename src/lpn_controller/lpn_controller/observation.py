@@ -185,7 +185,6 @@ class ObservationBuilder:
         self.size = offset
         self.uses_command = COMMAND in seen
         self.uses_linear_velocity = BASE_LINEAR_VELOCITY in seen
-        self.uses_heading = HEADING in seen
         #: The inputs beyond joint states and IMU this layout reads (names of EXTRA_INPUTS).
         self.extra_inputs = tuple(EXTRA_INPUTS[term.name] for term in self.terms
                                   if term.name in EXTRA_INPUTS)

@@ -306,9 +306,8 @@ class ImitationEnv:
         tilt = tilt_angle(state.base_orientation, reference.root_orientation)
         terminated = fell | (height_error > self.config.max_height_error) | \
             (tilt > self.config.max_orientation_error)
-        if self.config.max_root_drift:
-            drift = np.hypot(*(state.base_position[:, :2] - reference.root_position[:, :2]).T)
-            terminated |= drift > self.config.max_root_drift
+        if self.config.max_root_drift:   # the root position term's squared horizontal error
+            terminated |= errors['root_position'] > self.config.max_root_drift ** 2
         truncated = ~terminated & (self.episode_step >= self.max_episode_steps)
         done = np.flatnonzero(terminated | truncated)
         finished_returns = self.episode_return[done].copy()
