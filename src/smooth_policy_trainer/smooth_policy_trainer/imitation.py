@@ -2,7 +2,8 @@
 The motion-imitation reward (METHODS.md 9), written as the paper writes it.
 
 r = 0.5 exp(-2 e_pose) + 0.1 exp(-0.1 e_vel) + 0.15 exp(-10 e_ee) + 0.15 exp(-10 e_root)
-  + 0.1 exp(-1 e_root_vel) [+ w exp(-k e_root_pos)]
+  + 0.1 exp(-1 e_root_vel) [+ w exp(-k e_root_pos)] [+ w exp(-k e_ee_world)]
+  [+ w exp(-k e_ee_height)]
 
 Each e_* is a squared error to the reference at the current phase, summed over its components:
 joint angles (rad^2), joint velocities ((rad/s)^2), end-effector positions in the body frame
@@ -14,12 +15,19 @@ The root position term (off by default, weight 0) is DeepMimic's: the horizontal
 from the base to the reference root, which starts where the episode starts and moves on by one
 cycle's displacement per cycle. Velocity terms forgive a robot that lags a little every step;
 the position error accumulates what it lags, so only walking at the clip's speed keeps it small.
+
+The world end-effector term (off by default) compares the feet and gripper with the reference's
+in the world, placed by the reference root. The body-frame term cannot see a whole body that is
+off: a gripper drawn right relative to a base that swayed, or feet that stay on the floor through
+the flight phase of a hop while the body only stretches. The world term scores exactly that.
+Its height part alone (off by default) is the hop's: the world term also counts the horizontal
+drift a hop accumulates, which swamps the few centimetres by which the feet must leave the floor.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from sim_bridge.rotations import rotate_into_body, yaw_angle
+from sim_bridge.rotations import rotate_into_body, rotate_into_world, yaw_angle
 from smooth_policy_trainer.clip_kinematics import quat_conjugate, quat_multiply, quat_to_rotvec
 
 
@@ -38,6 +46,8 @@ DEFAULT_REWARD_TERMS = {
     'root': RewardTerm(0.15, 10.0),
     'root_velocity': RewardTerm(0.1, 1.0),
     'root_position': RewardTerm(0.0, 5.0),
+    'end_effector_world': RewardTerm(0.0, 100.0),
+    'end_effector_height': RewardTerm(0.0, 100.0),
 }
 
 
@@ -73,8 +83,21 @@ def imitation_errors(state, end_effectors_body, reference):
         (state.base_angular_velocity - reference.root_angular_velocity) ** 2, axis=-1)
     root_position = np.sum((state.base_position[:, :2] - reference.root_position[:, :2]) ** 2,
                            axis=-1)
+    world_offset = (_in_world(state.base_position, state.base_orientation, end_effectors_body)
+                    - _in_world(reference.root_position, reference.root_orientation,
+                                reference.end_effector_positions))
+    end_effector_world = np.sum(world_offset ** 2, axis=(-2, -1))
+    end_effector_height = np.sum(world_offset[..., 2] ** 2, axis=-1)
     return {'pose': pose, 'velocity': velocity, 'end_effector': end_effector, 'root': root,
-            'root_velocity': root_velocity, 'root_position': root_position}
+            'root_velocity': root_velocity, 'root_position': root_position,
+            'end_effector_world': end_effector_world,
+            'end_effector_height': end_effector_height}
+
+
+def _in_world(root_position, root_orientation, body_points):
+    # (N, 3), (N, 4), (N, k, 3) -> the points in the world, (N, k, 3)
+    return root_position[:, None, :] + rotate_into_world(root_orientation[:, None, :],
+                                                         body_points)
 
 
 def imitation_reward(errors, terms=None):

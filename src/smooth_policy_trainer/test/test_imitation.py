@@ -81,6 +81,40 @@ def test_root_position_is_the_horizontal_distance_and_off_by_default():
     assert terms['root_position'][0] == pytest.approx(0.2 * math.exp(-5.0 * 0.25))
 
 
+def test_world_end_effector_error_sees_the_body_that_is_off():
+    """A gripper right in the body frame of a base that swayed is wrong in the world."""
+    state, end_effectors, reference = hand_made()
+    end_effectors[0] = [[0.6, 0.0, 0.2], [0.3, 0.1, -0.5]]
+    reference.end_effector_positions[0] = end_effectors[0]
+    state.base_position[0, 1] += 0.03                  # swayed 3 cm sideways
+    errors = imitation_errors(state, end_effectors, reference)
+    assert errors['end_effector'][0] == pytest.approx(0.0, abs=1e-12)
+    assert errors['end_effector_world'][0] == pytest.approx(2 * 0.03 ** 2)
+    # Tilted 0.1 rad in pitch about the base: the gripper 0.6 m ahead drops by 0.6 sin 0.1.
+    state, end_effectors, reference = hand_made()
+    end_effectors[0] = [[0.6, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    reference.end_effector_positions[0] = end_effectors[0]
+    pitch = 0.1
+    state.base_orientation[0] = [math.cos(pitch / 2), 0.0, math.sin(pitch / 2), 0.0]
+    errors = imitation_errors(state, end_effectors, reference)
+    chord = 2 * 0.6 * math.sin(pitch / 2)
+    assert errors['end_effector_world'][0] == pytest.approx(chord ** 2)
+    assert DEFAULT_REWARD_TERMS['end_effector_world'].weight == 0.0
+
+
+def test_end_effector_height_scores_feet_that_stay_down_and_ignores_drift():
+    """The hop's term: a foot the clip lifts 5 cm off the floor that stays down costs 0.05^2."""
+    state, end_effectors, reference = hand_made()
+    end_effectors[0] = [[0.3, 0.1, -0.5], [-0.3, -0.1, -0.5]]
+    reference.end_effector_positions[0] = end_effectors[0]
+    reference.end_effector_positions[0, 0, 2] += 0.05   # the clip's foot is in the air
+    state.base_position[0, :2] += [0.4, -0.2]           # drifted: the height part must not see it
+    errors = imitation_errors(state, end_effectors, reference)
+    assert errors['end_effector_height'][0] == pytest.approx(0.05 ** 2)
+    assert errors['end_effector_world'][0] > 0.2
+    assert DEFAULT_REWARD_TERMS['end_effector_height'].weight == 0.0
+
+
 def test_root_velocity_is_compared_in_the_body_frame():
     state, end_effectors, reference = hand_made()
     yaw = math.pi / 2  # robot turned left, moving along world +y: forward in its own frame
