@@ -35,6 +35,7 @@ from smooth_policy_trainer.ppo import PPO
 from smooth_policy_trainer.regularizers import CAPS, GradientPenalty
 from smooth_policy_trainer.storage import RolloutStorage
 from smooth_policy_trainer.train_config import config_from_dict, config_to_dict, dump_config
+from smooth_policy_trainer.warm_start import warm_start_from_clip
 import torch
 from tqdm import tqdm
 
@@ -56,7 +57,7 @@ def new_run_dir(config):
 class Runner:
     """Owns the environment, the learner and the run directory; trains and checkpoints."""
 
-    def __init__(self, config, run_dir, progress=True):
+    def __init__(self, config, run_dir, progress=True, fresh=True):
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
         torch.set_num_threads(config.run.torch_threads)
         torch.manual_seed(config.run.seed)
@@ -64,6 +65,10 @@ class Runner:
         size, num_actions = self.env.observation_size, self.env.num_actions
         actor = make_actor(config.policy.kind, size, num_actions,
                            **config.policy.actor_options())
+        if fresh and config.policy.reference_warm_start:
+            before, after = warm_start_from_clip(actor, self.env)
+            print(f'reference warm start: the action at the mean observation is {after:.4f} RMS '
+                  f'from the clip replay (was {before:.4f})', flush=True)
         critic = Critic(size, config.critic.hidden_sizes, config.critic.activation,
                         config.critic.phase_harmonics, config.critic.init)
         # One generator per use, seeded from run.seed: a checkpoint saves each stream's state.
@@ -100,7 +105,7 @@ class Runner:
         config = config_from_dict(state['config'], source=f"{state['path']}: config")
         if iterations is not None:
             config.run.iterations = iterations
-        runner = cls(config, run_dir, progress)
+        runner = cls(config, run_dir, progress, fresh=False)   # the checkpoint has the weights
         runner.load_state(state)
         return runner
 
