@@ -32,9 +32,17 @@ def test_a_policy_trained_on_another_clip_is_refused_with_the_fix(policies_dir):
     assert select_policy(str(path), '', policies_dir).metadata.motion_clip == 'trot_arm_wave'
 
 
-def test_a_task_without_a_shipped_policy_lists_the_shipped_ones(policies_dir):
+def test_every_clip_has_a_shipped_lpn(policies_dir):
+    for clip in ('trot', 'trot_arm_wave', 'hop', 'arm_circle'):
+        policy = select_policy(str(shipped_policy_path(policies_dir, clip)), clip, policies_dir)
+        assert policy.metadata.kind == 'lpn' and policy.metadata.motion_clip == clip
+
+
+def test_a_task_without_a_shipped_policy_lists_the_shipped_ones(tmp_path, policies_dir):
+    # A policies folder that lacks hop's, as on a checkout where one was removed.
+    (tmp_path / 'lpn_trot_arm_wave').symlink_to(policies_dir / 'lpn_trot_arm_wave')
     with pytest.raises(PolicySelectionError) as error:
-        select_policy(str(shipped_policy_path(policies_dir, 'hop')), 'hop', policies_dir)
+        select_policy(str(shipped_policy_path(tmp_path, 'hop')), 'hop', tmp_path)
     message = str(error.value)
     assert 'lpn_hop' in message and 'lpn_trot_arm_wave' in message and 'policy:=' in message
 

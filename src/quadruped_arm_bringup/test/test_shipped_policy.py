@@ -7,6 +7,7 @@ control rate): when either changes, the policy must be retrained, and this test 
 
 from pathlib import Path
 
+from lpn_controller.metrics import high_frequency_ratio
 from lpn_controller.policy_format import load_policy
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
 POLICIES = Path(__file__).resolve().parents[1] / 'policies'
 
 
-SHIPPED = ['lpn_trot', 'lpn_trot_arm_wave', 'mlp_trot_arm_wave', 'lpn_hop']
+SHIPPED = ['lpn_trot', 'lpn_trot_arm_wave', 'mlp_trot_arm_wave', 'lpn_hop', 'lpn_arm_circle']
 
 
 @pytest.fixture(scope='module', params=SHIPPED)
@@ -27,7 +28,8 @@ def policy(request):
 @pytest.fixture(scope='module')
 def result(policy):
     # In the policy's training env (fast physics): short, but several hop and circle cycles.
-    return evaluate_policy(policy, env_config_for(policy), episodes=2, seconds=4.0)
+    return evaluate_policy(policy, env_config_for(policy), episodes=2, seconds=4.0,
+                           keep_actions=True)
 
 
 def test_shipped_policy_matches_the_robot_configuration(policy):
@@ -44,7 +46,17 @@ def test_shipped_policy_matches_the_robot_configuration(policy):
 def test_shipped_policy_keeps_the_robot_up_and_smooth(policy, result):
     assert result['survival_rate'] == 1.0
     assert result['joint_rmse_rad'] < 0.15
-    if policy.metadata.kind == 'lpn':
+    if policy.metadata.motion_clip == 'arm_circle':
+        # A known gap (docs/results.md): its legs stand, their actions vary by ~1e-4, and that
+        # small high-frequency content is 1-16 % of each leg joint's power (2.9 % over all
+        # joints in the 20-episode evaluation). The joints that draw the circle must be smooth.
+        arm = [i for i, name in enumerate(policy.metadata.joint_names) if name.startswith('arm')]
+        arm_hfr = [high_frequency_ratio(np.asarray(episode)[:, arm],
+                                        policy.metadata.control_rate_hz).value
+                   for episode in result['actions']]
+        assert max(arm_hfr) < 0.01
+        assert result['smoothness']['hfr']['value'] < 0.05
+    elif policy.metadata.kind == 'lpn':
         assert result['smoothness']['hfr']['value'] < 0.02
     else:  # the unregularised baseline is shipped to show the chatter the LPN removes
         assert result['smoothness']['hfr']['value'] > 0.1
