@@ -22,7 +22,7 @@ from smooth_policy_trainer.clip_joints import robot_joint_map
 from smooth_policy_trainer.clip_kinematics import end_effector_site_names
 from smooth_policy_trainer.clips import load_clip, load_shipped_clip, read_clip_header
 from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
-                                             imitation_reward, RewardTerm)
+                                             imitation_reward, RewardTerm, WORLD_TERMS)
 
 
 @dataclass
@@ -163,6 +163,8 @@ class ImitationEnv:
                                  "reference's yaw stays constant")
         self.reward_terms = {name: RewardTerm(**term)
                              for name, term in config.reward_terms.items()}
+        self._uses_world_terms = any(self.reward_terms[name].weight != 0.0
+                                     for name in WORLD_TERMS if name in self.reward_terms)
         self.control_dt = self.robot.control_dt
         self.max_episode_steps = int(round(config.episode_length_s / self.control_dt))
         self.end_effector_names = end_effector_site_names(self.robot)
@@ -291,7 +293,8 @@ class ImitationEnv:
         if self.config.base_linear_velocity.enabled:
             self._update_velocity_estimate(state)   # before resets, which restart theirs
         reference = self.clip.sample(self.absolute_phase())
-        errors = imitation_errors(state, self.end_effectors_in_body(state), reference)
+        errors = imitation_errors(state, self.end_effectors_in_body(state), reference,
+                                  world=self._uses_world_terms)
         rewards, weighted = imitation_reward(errors, self.reward_terms)
         if self.config.action_rate_weight:
             # legged_gym's action-rate term; the first step of an episode compares with 0.

@@ -22,7 +22,7 @@ def reference_actions(clip, default_pose, action_scale, lead_s, phases):
     return (clip.sample(ahead).joint_positions - default_pose) / action_scale
 
 
-def fit_to_reference(actor, phases, target_actions, steps=600, learning_rate=3e-3):
+def fit_to_reference(actor, phases, target_actions, steps=400, learning_rate=3e-3):
     """
     Fit ``actor.mean(0, phase)`` to ``target_actions`` by Adam on the squared error, in place.
 

@@ -115,6 +115,35 @@ def test_end_effector_height_scores_feet_that_stay_down_and_ignores_drift():
     assert DEFAULT_REWARD_TERMS['end_effector_height'].weight == 0.0
 
 
+def test_world_terms_are_skipped_only_where_they_weigh_nothing():
+    state, end_effectors, reference = hand_made()
+    state.base_position[0, 1] += 0.03
+    full = imitation_errors(state, end_effectors, reference)
+    lean = imitation_errors(state, end_effectors, reference, world=False)
+    assert 'end_effector_world' not in lean and 'end_effector_height' not in lean
+    total_full, weighted_full = imitation_reward(full)
+    total_lean, weighted_lean = imitation_reward(lean)
+    assert total_lean[0] == total_full[0]
+    assert weighted_lean.keys() == weighted_full.keys()
+    weighing = dict(DEFAULT_REWARD_TERMS, end_effector_world=RewardTerm(0.3, 100.0))
+    with pytest.raises(ValueError, match="'end_effector_world' has weight 0.3"):
+        imitation_reward(lean, weighing)
+
+
+def test_the_env_computes_world_terms_when_a_weight_asks_for_them():
+    off = ImitationEnv(EnvConfig(clip='arm_circle', num_envs=1, physics='fast'))
+    on = ImitationEnv(EnvConfig(clip='arm_circle', num_envs=1, physics='fast', reward_terms={
+        **EnvConfig().reward_terms, 'end_effector_height': {'weight': 0.5, 'scale': 100.0}}))
+    try:
+        assert not off._uses_world_terms and on._uses_world_terms
+        on.reset()
+        result = on.step(np.zeros((1, on.num_actions)))
+        assert 0.0 < result.reward_terms['end_effector_height'][0] <= 0.5
+    finally:
+        off.close()
+        on.close()
+
+
 def test_root_velocity_is_compared_in_the_body_frame():
     state, end_effectors, reference = hand_made()
     yaw = math.pi / 2  # robot turned left, moving along world +y: forward in its own frame
