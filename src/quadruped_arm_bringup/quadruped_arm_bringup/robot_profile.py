@@ -9,8 +9,16 @@ A real robot's profile: how its driver's topics and joint names meet the control
       imu: /imu                          # sensor_msgs/Imu, orientation and body rates
       joint_targets: ~/joint_targets     # the controller's JointState targets (for bags)
       forward_command: /forward_position_controller/commands   # '' : none
-      odometry: /odometry                # nav_msgs/Odometry, twist in the body frame; '' or
-                                         # absent: none (a policy that needs it is refused)
+      odometry: /odometry                # nav_msgs/Odometry; '' or absent: none (a policy
+                                         # that needs it is refused)
+    odometry:                            # optional, how topics.odometry is read
+      twist_frame: odom                  # child (nav_msgs: the body; default) or odom: the
+                                         # twist is rotated into the body with the message's
+                                         # orientation (Spot's driver fills it in odom)
+      timeout_s: 0.1                     # its own watchdog (default 0.1 s), apart from
+                                         # safety.state_timeout_s of the joint states and IMU
+      orientation_source: imu            # imu (default) or odometry: gravity, tilt and
+                                         # heading from the odometry pose instead
     forward_command_joints: [...]        # the forward controller's `joints`, in its order
     joint_names: {policy_joint: robot_joint, ...}   # unlisted joints keep their names
     joint_limits: {policy_joint: [lower, upper], ...}   # optional, rad, only tighter
@@ -27,6 +35,7 @@ from pathlib import Path
 from typing import Dict, Tuple
 
 from lpn_controller.joint_map import JointMap, JointMapError
+from lpn_controller.state_inputs import OdometryConfig
 import yaml
 
 # Controller parameters a profile may set in `safety` (all doubles); the bringup tests check
@@ -35,7 +44,10 @@ SAFETY_PARAMETERS = ('state_timeout_s', 'max_tilt_rad', 'interpolation_duration_
                      'passive_extra_damping', 'frozen_imu_timeout_s')
 
 _TOP_KEYS = ('description', 'topics', 'forward_command_joints', 'joint_names', 'joint_limits',
-             'safety')
+             'safety', 'odometry')
+# The `odometry` keys and the controller parameters they become.
+ODOMETRY_PARAMETERS = {'twist_frame': 'odom_twist_frame', 'timeout_s': 'odom_timeout_s',
+                       'orientation_source': 'orientation_source'}
 _TOPIC_KEYS = ('joint_states', 'imu', 'joint_targets', 'forward_command', 'odometry')
 _OPTIONAL_TOPICS = ('forward_command', 'odometry')
 
@@ -63,6 +75,7 @@ class RobotProfile:
     joint_names: Dict[str, str] = field(default_factory=dict)
     joint_limits: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     safety: Dict[str, float] = field(default_factory=dict)
+    odometry: OdometryConfig = OdometryConfig()
 
     @property
     def topics(self):
@@ -111,6 +124,11 @@ def load_robot_profile(path):
         joint_limits[_text(name, source, 'joint_limits')] = (lower, upper)
     safety = {name: _number(value, source, f'safety.{name}') for name, value in
               _mapping(data.get('safety', {}), source, 'safety', SAFETY_PARAMETERS).items()}
+    odometry = _odometry_config(data.get('odometry'), source)
+    if odometry.orientation_source == 'odometry' and not topic['odometry']:
+        raise RobotProfileError(source, 'odometry.orientation_source',
+                                "'odometry' needs topics.odometry (the driver's "
+                                'nav_msgs/Odometry topic)')
     return RobotProfile(
         source=source, description=_text(data.get('description', ''), source, 'description',
                                          allow_empty=True),
@@ -118,7 +136,20 @@ def load_robot_profile(path):
         joint_targets_topic=topic['joint_targets'],
         forward_command_topic=topic['forward_command'], odometry_topic=topic['odometry'],
         forward_command_joints=forward_joints,
-        joint_names=joint_names, joint_limits=joint_limits, safety=safety)
+        joint_names=joint_names, joint_limits=joint_limits, safety=safety, odometry=odometry)
+
+
+def _odometry_config(value, source):
+    settings = _mapping(value, source, 'odometry', tuple(ODOMETRY_PARAMETERS))
+    checked = {}
+    for key, setting in settings.items():
+        read = _number if key == 'timeout_s' else _text
+        checked[key] = read(setting, source, f'odometry.{key}')
+        try:   # one key at a time, so that the error names it
+            OdometryConfig(**{key: checked[key]})
+        except ValueError as error:
+            raise RobotProfileError(source, f'odometry.{key}', str(error)) from error
+    return OdometryConfig(**checked)
 
 
 def controller_parameters(profile, metadata):
@@ -133,7 +164,7 @@ def controller_parameters(profile, metadata):
             and not profile.odometry_topic:
         raise RobotProfileError(profile.source, 'topics.odometry',
                                 "the policy observes base_linear_velocity: name the driver's "
-                                'nav_msgs/Odometry topic (twist in the body frame)')
+                                'nav_msgs/Odometry topic (and its odometry.twist_frame)')
     try:
         joint_map = JointMap(metadata.joint_names, profile.joint_names)
     except JointMapError as error:
@@ -142,6 +173,8 @@ def controller_parameters(profile, metadata):
         'joint_states_topic': profile.joint_states_topic,
         'imu_topic': profile.imu_topic,
         'odom_topic': profile.odometry_topic,
+        **{parameter: getattr(profile.odometry, key)
+           for key, parameter in ODOMETRY_PARAMETERS.items()},
         'joint_targets_topic': profile.joint_targets_topic,
         'use_float64_array': bool(profile.forward_command_topic),
     }
