@@ -51,16 +51,16 @@ def joint_state_fields(message) -> Tuple[List[str], np.ndarray, Optional[np.ndar
     """
     names = list(message.name)
     if not names:
-        raise InvalidInput('joint states: no joint names')
+        raise InvalidInput('no joint names')
     if not all(isinstance(name, str) and name for name in names):
-        raise InvalidInput(f'joint states: a joint name is empty or not text: {names!r}')
+        raise InvalidInput(f'a joint name is empty or not text: {names!r}')
     if len(set(names)) != len(names):
         twice = sorted({name for name in names if names.count(name) > 1})
-        raise InvalidInput(f'joint states: joint(s) listed twice: {", ".join(twice)}')
-    positions = as_float_array(message.position, 'joint states: positions', len(names))
+        raise InvalidInput(f'joint(s) listed twice: {", ".join(twice)}')
+    positions = as_float_array(message.position, 'position', len(names))
     velocities = None
     if len(message.velocity) > 0:
-        velocities = as_float_array(message.velocity, 'joint states: velocities', len(names))
+        velocities = as_float_array(message.velocity, 'velocity', len(names))
     return names, positions, velocities
 
 
@@ -71,25 +71,25 @@ def imu_fields(imu) -> Tuple[Optional[np.ndarray], np.ndarray]:
     None when the IMU says it has no orientation (REP 145: orientation_covariance[0] == -1);
     the values are not checked here (the controller checks what it reads).
     """
-    covariance = as_float_array(imu.orientation_covariance, 'IMU: orientation_covariance')
+    covariance = as_float_array(imu.orientation_covariance, 'orientation_covariance')
     orientation = None
     if not (covariance.size > 0 and covariance[0] == -1.0):
-        orientation = as_float_array(_wxyz_values(imu.orientation), 'IMU: orientation', 4)
+        orientation = as_float_array(_wxyz_values(imu.orientation), 'orientation', 4)
     return orientation, as_float_array(_xyz_values(imu.angular_velocity),
-                                       'IMU: angular_velocity', 3)
+                                       'angular_velocity', 3)
 
 
 def odometry_fields(odometry) -> Tuple[np.ndarray, np.ndarray]:
     """Return (twist linear velocity, pose orientation [w, x, y, z]) of a nav_msgs/Odometry."""
     return (as_float_array(_xyz_values(odometry.twist.twist.linear),
-                           'odometry: twist.linear', 3),
+                           'twist.twist.linear', 3),
             as_float_array(_wxyz_values(odometry.pose.pose.orientation),
-                           'odometry: pose.orientation', 4))
+                           'pose.pose.orientation', 4))
 
 
 def command_fields(message) -> np.ndarray:
     """Return the values of a std_msgs/Float64MultiArray command."""
-    return as_float_array(message.data, 'command: data')
+    return as_float_array(message.data, 'data')
 
 
 def _wxyz_values(quaternion) -> list:

@@ -122,8 +122,8 @@ BAD_JOINT_STATES = {
     'no names': (joint_message(names=(), positions=[], velocities=[]), 'no joint names'),
     'name twice': (joint_message(names=('hip', 'hip', 'elbow')), 'listed twice: hip'),
     'name not text': (joint_message(names=('hip', 3, 'elbow')), 'not text'),
-    'positions short': (joint_message(positions=[0.0, 0.0]), 'positions: 2 values'),
-    'velocities short': (joint_message(velocities=[0.0]), 'velocities: 1 values'),
+    'positions short': (joint_message(positions=[0.0, 0.0]), 'position: 2 values'),
+    'velocities short': (joint_message(velocities=[0.0]), 'velocity: 1 values'),
     'positions not numbers': (joint_message(positions=['a', 0.0, 0.0]), 'not a list of'),
 }
 BAD_ODOMETRY = {
