@@ -19,7 +19,7 @@ This is the only module of the package that imports ROS.
 import signal
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from lpn_controller.controller import ControllerConfig, ControllerCore
+from lpn_controller.controller import ControllerConfig, ControllerCore, ControlOutput
 from lpn_controller.joint_map import JointMap, JointMapError, parse_joint_remap
 from lpn_controller.message_fields import (
     command_fields, imu_fields, joint_state_fields, monitor_diagnostic, odometry_fields,
@@ -308,7 +308,12 @@ class ControllerNode(Node):
             transition = self._core.safety.fault(
                 now_s, f'control step failed: {type(error).__name__}: {error}')
             self._log_transitions(filter(None, [transition]))
-            return self._core.step(now_s)   # in damping: the measured positions only
+            try:
+                return self._core.step(now_s)   # in damping: the measured positions only
+            except Exception as again:  # noqa: B902
+                self.get_logger().error(f'no damping targets this step: {again}',
+                                        throttle_duration_sec=1.0)
+                return ControlOutput(now_s, self._core.safety.mode, None)
 
     def _on_diagnostics_timer(self):
         now, _ = self._now()
