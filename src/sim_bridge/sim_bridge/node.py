@@ -114,7 +114,10 @@ class SimBridgeNode(Node):
             return
         dropped = self.pacer.dropped
         for _ in range(self.pacer.ticks_due(time.monotonic())):
-            self.publish_tick(self.core.tick())
+            result = self.core.tick()
+            if result is None:   # paused by an unstable step in this burst
+                break
+            self.publish_tick(result)
         if self.viewer is not None and not self.viewer.update(time.monotonic()):
             self.get_logger().info('viewer closed; the simulation runs on headless')
             self.viewer = None
