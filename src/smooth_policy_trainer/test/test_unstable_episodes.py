@@ -133,3 +133,40 @@ def test_evaluation_counts_unstable_episodes_apart_from_falls(policy, monkeypatc
     path = save_policy(tmp_path / 'policy', policy.metadata, policy.weights)
     assert evaluate.main(['--policy', str(path), '--episodes', '2', '--seconds', '0.3']) == 0
     assert 'note: 1 of 2 episodes went unstable' in capsys.readouterr().out
+
+
+class Recorder:
+    """Stands in for the TensorBoard writer and the progress bar: keeps what they are given."""
+
+    def __init__(self):
+        self.scalars, self.postfix = {}, ''
+
+    def add_scalar(self, name, value, step):
+        self.scalars[name] = value
+
+    def set_postfix_str(self, text, refresh=True):
+        self.postfix = text
+
+
+def test_the_off_policy_runner_stores_no_unstable_step_and_logs_the_rate(tmp_path):
+    from smooth_policy_trainer.offpolicy_config import load_offpolicy_config
+    from smooth_policy_trainer.offpolicy_runner import OffPolicyRunner
+    config = load_offpolicy_config(None, [
+        'task=imitation', 'env.clip=trot', 'env.num_envs=2', 'env.episode_length_s=0.3',
+        'actor.output=linear', 'actor.hidden_sizes=[16]', 'critic.hidden_sizes=[16]',
+        'learner.batch_size=8', 'learner.learning_starts=100',
+        'learner.normalize_observations=true', 'run.eval_every=0',
+        f'run.log_dir={tmp_path}'])
+    runner = OffPolicyRunner(config, tmp_path / 'offpolicy', progress=False)
+    try:
+        make_unstable(runner.task.env.sim.envs[0])
+        for _ in range(3):
+            runner.collect()
+        assert len(runner.replay) == 3, 'only the stable environment stores transitions'
+        recorder = Recorder()
+        runner.writer, runner._log_clock = recorder, (0.0, 0)
+        runner._log(recorder)
+    finally:
+        runner.close()
+    assert recorder.scalars['train/unstable_episodes'] == 3.0
+    assert 'unstable=3' in recorder.postfix
