@@ -145,9 +145,13 @@ def forward_mujoco_log(write):
     """
     Send the ``mujoco`` logger's records to ``write(level, text)`` only (a node's logger).
 
-    Returns the handler, for logging.getLogger('mujoco').removeHandler.
+    Returns a function that stops forwarding (records then propagate as before).
     """
-    handler = _Forward(write)
+    handler, propagate = _Forward(write), LOGGER.propagate
     LOGGER.addHandler(handler)
     LOGGER.propagate = False
-    return handler
+
+    def stop():
+        LOGGER.removeHandler(handler)
+        LOGGER.propagate = propagate
+    return stop

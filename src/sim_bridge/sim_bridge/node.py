@@ -40,7 +40,7 @@ class SimBridgeNode(Node):
         for name, default, description in NODE_PARAMETERS:
             self.declare_parameter(name, default, ParameterDescriptor(description=description))
         param = self._param
-        self._mujoco_log = forward_mujoco_log(self._log_mujoco)
+        self.stop_mujoco_log = forward_mujoco_log(self._log_mujoco)
         config = load_config(param('robot_config') or None)
         settings = BridgeSettings(
             clock_every=param('clock_every'), state_rate_hz=param('state_rate_hz'),
@@ -218,7 +218,7 @@ def main(args=None):
         if node is not None:
             if node.viewer is not None:
                 node.viewer.close()
-            logging.getLogger('mujoco').removeHandler(node._mujoco_log)
+            node.stop_mujoco_log()
             node.destroy_node()
         rclpy.try_shutdown()
 

@@ -11,7 +11,7 @@ import pytest
 
 from sim_bridge.bridge import (BridgeCore, BridgeSettings, DIAGNOSTIC_ERROR, DIAGNOSTIC_OK,
                                DIAGNOSTIC_WARN, plan_ticks)
-from sim_bridge.instability import InstabilityEvent, SimulationUnstable
+from sim_bridge.instability import forward_mujoco_log, InstabilityEvent, SimulationUnstable
 from sim_bridge.simulator import Simulator
 from sim_bridge.vector import VectorSimulator
 
@@ -138,3 +138,17 @@ def test_mujoco_writes_no_log_file_in_the_working_directory(tmp_path):
     assert 'event: simulation unstable' in run.stdout
     assert 'MuJoCo: Nan, Inf or huge value in QACC' in run.stderr   # through logging
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mujoco_messages_can_be_forwarded_to_a_node_logger(config):
+    received = []
+    stop = forward_mujoco_log(lambda level, text: received.append((level, text)))
+    try:
+        sim = Simulator(config, seed=0)
+        make_unstable(sim)
+        sim.step()
+    finally:
+        stop()
+    assert [level for level, _ in received] == [logging.WARNING]
+    assert 'QACC' in received[0][1]
+    assert logging.getLogger('mujoco').propagate
