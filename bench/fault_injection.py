@@ -22,7 +22,8 @@ from lpn_controller.bags import BagWriter
 from lpn_controller.controller import ControllerConfig
 from lpn_controller.policy_format import load_policy
 from lpn_controller.safety import SafetyConfig
-from quadruped_arm_bringup.fault_injection import fault_table, run_fault, standard_faults
+from quadruped_arm_bringup.fault_injection import (fault_table, instability_lines, run_fault,
+                                                   standard_faults)
 
 SHIPPED_LPN = (Path(__file__).resolve().parents[1] / 'src' / 'quadruped_arm_bringup'
                / 'policies' / 'lpn_trot_arm_wave')
@@ -65,6 +66,8 @@ def main(argv=None):
           f'{args.fault_at:g} s, {args.after:g} s observed after it '
           f'({time.perf_counter() - started:.1f} s wall for {len(outcomes)} runs)\n')
     print(fault_table(outcomes))
+    for line in instability_lines(outcomes):   # unstable runs stopped early: not the fault's
+        print(line)
     return 0
 
 

@@ -101,7 +101,7 @@ def evaluate_both(directory, args):
     """Return (trained-in, iterations, {evaluated-in: evaluation}) of one exported policy."""
     from lpn_controller.policy_format import load_policy
     from sim_bridge.physics import DEFAULT_PHYSICS, PhysicsMismatchWarning
-    from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
+    from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy, instability_note
     policy = load_policy(directory)
     trained_in = policy.metadata.physics or DEFAULT_PHYSICS
     iterations = policy.metadata.training_config.get('run', {}).get('iterations')
@@ -114,6 +114,9 @@ def evaluate_both(directory, args):
             result = evaluate_policy(policy, replace(env_config, physics=physics),
                                      args.episodes, args.seconds)
         results[physics] = {name: read(result) for name, (_, read, _) in FIGURES.items()}
+        note = instability_note(result, f' of {directory} in {physics}')
+        if note:   # counted apart: neither survived nor fell
+            print(note, flush=True)
     return trained_in, iterations, results
 
 

@@ -4,7 +4,9 @@ Sim-to-sim transfer table: every shipped policy on its home model and on another
 Runs ``evaluate_transfer`` (the figures of ``python -m smooth_policy_trainer.evaluate
 --robot-config``) for each shipped policy, prints a markdown table of the world-frame and
 smoothness figures on both models, and what differs between the two models (mass, base
-inertia, stance height, foot contact), read from the compiled models.
+inertia, stance height, foot contact), read from the compiled models. The ``unstable`` column
+counts the episodes whose simulation MuJoCo reset (counted apart from falls; a note follows the
+table when there are any).
 
     MENAGERIE_ROOT=~/mujoco_menagerie .venv/bin/python bench/sim_to_sim_transfer.py \
         [--robot-config src/sim_bridge/sim_bridge/model/menagerie_spot_arm.yaml] \
@@ -22,11 +24,12 @@ import numpy as np
 from sim_bridge.config import load_config, MODEL_DIR
 from sim_bridge.mjcf import MissingMeshWarning
 from sim_bridge.simulator import Simulator
-from smooth_policy_trainer.evaluate import env_config_for, evaluate_transfer
+from smooth_policy_trainer.evaluate import env_config_for, evaluate_transfer, instability_note
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = REPO / 'src' / 'quadruped_arm_bringup' / 'policies'
-COLUMNS = (('survival', 'survival_rate', 2), ('fwd (m/s)', 'forward_speed_m_s', 3),
+COLUMNS = (('survival', 'survival_rate', 2), ('unstable', 'unstable_episodes', 0),
+           ('fwd (m/s)', 'forward_speed_m_s', 3),
            ('lat (m/s)', 'lateral_speed_m_s', 3),
            ('heading (deg/s)', 'heading_drift_deg_per_s', 3),
            ('root err (m)', 'root_position_error_rms_m', 3),
@@ -101,9 +104,13 @@ def main():
                                    episodes=args.episodes, seconds=args.seconds, seed=args.seed)
         reports[name] = report
         rows += [(name, 'home', report['home']), (name, 'other', report['other'])]
+    notes = [instability_note(result, f' of {name} on the {model} model')
+             for name, model, result in rows]
     models = {'home': model_summary(None), 'other': model_summary(args.robot_config)}
     print()
     print(table(rows))
+    for note in filter(None, notes):   # unstable episodes: neither survived nor fell
+        print(note)
     print()
     for key in models['home']:
         print(f"  {key:<22} home {models['home'][key]}   other {models['other'][key]}")

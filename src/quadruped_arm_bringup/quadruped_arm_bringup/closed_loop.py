@@ -61,11 +61,14 @@ class RolloutResult:
     max_tilt_deg: float = 0.0
     displacement_m: Tuple[float, float] = (0.0, 0.0)
     messages: int = 0
+    # MuJoCo reset the simulation (sim_bridge.instability): the bridge paused, the run stopped.
+    instabilities: List[str] = field(default_factory=list)
 
     @property
     def stayed_up(self) -> bool:
-        """Return True when the policy was engaged and never handed over to damping."""
-        return self.policy_engaged_s is not None and self.final_mode == SafetyMode.POLICY.value
+        """Return True when the policy was engaged, never handed over, and the sim held."""
+        return (self.policy_engaged_s is not None and not self.instabilities
+                and self.final_mode == SafetyMode.POLICY.value)
 
 
 def _ticks_per(period_s: float, tick_dt: float, what: str) -> int:
@@ -131,6 +134,10 @@ def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed
         if faults is not None:
             faults.before_tick(bridge.sim.time, bridge.sim)
         tick_result = bridge.tick()
+        if tick_result is None:   # the bridge paused itself after an unstable step
+            break
+        if tick_result.instability is not None:
+            result.instabilities.append(str(tick_result.instability))
         now = tick_result.time
         bag.write_clock(now)
         if on_tick is not None:

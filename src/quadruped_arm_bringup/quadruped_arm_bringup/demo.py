@@ -106,6 +106,8 @@ def run_policy(role: str, policy, bag_path: Path, seconds: float, seed: int,
           f'({result.wall_s:.1f} s wall, {seconds / result.wall_s:.1f}x real time)')
     for time_s, mode, reason in result.transitions:
         print(f'    {time_s:6.2f} s  -> {mode}: {reason}')
+    for event in result.instabilities:   # the bridge paused: the run stopped there
+        print(f'  WARNING: {event}; the run stopped there')
     return result
 
 

@@ -167,6 +167,7 @@ class FaultOutcome:
     final_tilt_deg: float
     max_sideways_speed_after: float   # m/s, world +y: what a push did to the base
     policy_engaged_s: Optional[float]
+    instabilities: Tuple[str, ...] = ()   # MuJoCo reset the simulation: the run stopped there
 
     @property
     def within_one_period(self) -> Optional[bool]:
@@ -178,6 +179,8 @@ class FaultOutcome:
     @property
     def ending(self) -> str:
         """Return how the run ended, in words."""
+        if self.instabilities:
+            return 'simulation unstable (MuJoCo reset it): run stopped, not a fall'
         fell = self.max_tilt_after_deg > FALLEN_TILT_DEG
         if self.mode_after == SafetyMode.POLICY.value:
             return 'recovered, policy kept going' if not fell else 'policy running, but fell'
@@ -207,7 +210,13 @@ def run_fault(policy: ExportedPolicy, fault: Fault, seconds: float, bag: BagWrit
         fault, 1.0 / rate, result.final_mode, left_policy[0][1] if left_policy else '',
         reaction, injector.min_height_after_m, injector.max_tilt_after_deg,
         injector.final_height_m, injector.final_tilt_deg, injector.max_sideways_speed_after,
-        result.policy_engaged_s)
+        result.policy_engaged_s, tuple(result.instabilities))
+
+
+def instability_lines(outcomes: Sequence[FaultOutcome]) -> List[str]:
+    """Return one line per run whose simulation went unstable (none when all held)."""
+    return [f'note: {outcome.fault.label}: {event}' for outcome in outcomes
+            for event in outcome.instabilities]
 
 
 def standard_faults(start_s: float, push_forces_n: Sequence[float] = (100, 200, 400, 800)

@@ -99,6 +99,8 @@ def _caption(frame, lines):
 def _render(trajectories, output, size=DEFAULT_SIZE):
     import imageio_ffmpeg
     import mujoco
+    from sim_bridge.instability import route_mujoco_messages
+    route_mujoco_messages()   # MuJoCo's warnings go to logging, not to MUJOCO_LOG.TXT
     data = np.load(trajectories)
     model = mujoco.MjModel.from_xml_path(str(data['model_path']))
     model.vis.global_.offwidth = max(model.vis.global_.offwidth, size[0])

@@ -8,6 +8,11 @@ Command safety: before the first command the robot holds its keyframe pose; a co
 that stops for ``command_timeout_s`` of simulated time makes the bridge hold the posture it had
 at that moment, with extra damping, until commands resume. Malformed commands (unknown joint
 names, NaN, wrong length) are rejected whole and never reach the simulator.
+
+Instability: a step after which MuJoCo reset the state (see sim_bridge.instability) is never
+published. The tick reports the event (the node logs it as an error and puts it on
+/diagnostics), then the bridge pauses (``on_unstable: pause``; it stays paused until ~/reset) or
+puts the robot back to its keyframe and waits for commands (``on_unstable: reset``).
 """
 
 from dataclasses import dataclass
@@ -30,6 +35,11 @@ class CommandMode(enum.Enum):
 
 
 CLOCK_EVERY = ('physics', 'control')
+ON_UNSTABLE = ('pause', 'reset')
+
+# diagnostic_msgs/DiagnosticStatus levels.
+DIAGNOSTIC_OK, DIAGNOSTIC_WARN, DIAGNOSTIC_ERROR = 0, 1, 2
+DIAGNOSTIC_NAME = 'sim_bridge: simulation'
 
 
 # The node's ROS parameters: (name, default, description). Kept here, free of ROS, so tests
@@ -56,6 +66,12 @@ NODE_PARAMETERS = (
     ('base_frame_id', 'body', 'Child frame of /odom (twist is expressed in it).'),
     ('imu_frame_id', 'imu', 'Frame of /imu.'),
     ('start_paused', False, 'Start with the simulation paused (see ~/pause).'),
+    ('on_unstable', 'pause', 'When MuJoCo resets an unstable simulation (NaN or huge '
+                             'accelerations): "pause" stops it until ~/reset, "reset" puts the '
+                             'robot back to its keyframe and waits for commands. Either way the '
+                             'step is logged as an error and reported on /diagnostics, never '
+                             'published.'),
+    ('diagnostics_period_s', 1.0, 'Period of the /diagnostics status in wall-clock seconds.'),
     ('viewer', False, 'Open the MuJoCo passive viewer (needs a display; without one the bridge '
                       'warns and runs headless).'),
 )
@@ -71,6 +87,7 @@ class BridgeSettings:
     hold_kp_scale: float = 1.0
     hold_kd_scale: float = 2.0
     real_time_factor: float = 1.0
+    on_unstable: str = 'pause'
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,9 @@ def plan_ticks(config, settings):
         raise ValueError(f"clock_every must be one of {CLOCK_EVERY}, got '{settings.clock_every}'")
     if not settings.real_time_factor > 0:
         raise ValueError(f'real_time_factor must be > 0, got {settings.real_time_factor}')
+    if settings.on_unstable not in ON_UNSTABLE:
+        raise ValueError(f'on_unstable must be one of {ON_UNSTABLE}, got '
+                         f"'{settings.on_unstable}'")
     if not settings.command_timeout_s > 0:
         raise ValueError(f'command_timeout_s must be > 0, got {settings.command_timeout_s}')
     steps = 1 if settings.clock_every == 'physics' else config.substeps
@@ -108,6 +128,7 @@ class TickResult:
     time: float
     state: object = None
     mode_change: CommandMode = None
+    instability: object = None   # the InstabilityEvent of this tick (nothing else published)
 
 
 class BridgeCore:
@@ -120,6 +141,9 @@ class BridgeCore:
         self.joint_names = tuple(simulator.joint_names)
         self._index = {name: i for i, name in enumerate(self.joint_names)}
         self.paused = False
+        self.instability = None     # the last InstabilityEvent
+        self.instabilities = 0
+        self._paused_by_instability = False
         self.commands_rejected = 0
         self._ticks = 0
         self._restart_waiting()
@@ -187,7 +211,7 @@ class BridgeCore:
 
     def tick(self):
         """Advance the simulator by one tick; None while paused."""
-        if self.paused:
+        if self.paused or self.sim.instability is not None:
             return None
         change = self._update_mode()
         if self.mode is CommandMode.HOLDING:
@@ -195,16 +219,66 @@ class BridgeCore:
         else:
             self.sim.set_joint_targets(self._commanded)
         for _ in range(self.plan.physics_steps_per_tick):
-            self.sim.physics_step()
+            event = self.sim.physics_step()
+            if event is not None:
+                return self._went_unstable(event, change)
         self._ticks += 1
         publish_state = self._ticks % self.plan.ticks_per_state == 0
         return TickResult(self.sim.time, self.sim.read_state() if publish_state else None, change)
 
+    def _went_unstable(self, event, change):
+        # The state MuJoCo reset to is no robot's: never published. Pause, or start over.
+        self.instability = event
+        self.instabilities += 1
+        if self.settings.on_unstable == 'reset':
+            self.reset()
+        else:
+            self.paused = self._paused_by_instability = True
+        return TickResult(self.sim.time, None, change, event)
+
+    def set_paused(self, paused):
+        """Pause or resume; returns (done, message). An unstable simulation resumes by reset."""
+        if not paused and self.sim.instability is not None:
+            self.paused = True
+            return False, (f'cannot resume: {self.sim.instability}; call ~/reset to restart '
+                           'from the keyframe')
+        self.paused = bool(paused)
+        self._paused_by_instability = False
+        return True, 'paused' if self.paused else 'running'
+
     def reset(self):
-        """Reset the robot to its keyframe, keeping the clock monotonic; wait for commands."""
+        """
+        Reset the robot to its keyframe, keeping the clock monotonic; wait for commands.
+
+        A pause the bridge made after an unstable step ends here; a requested pause stays.
+        """
         self.sim.reset(keep_time=True)
+        if self._paused_by_instability:
+            self.paused = self._paused_by_instability = False
         self._restart_waiting()
         return self.sim.read_state()
+
+    def diagnostic(self):
+        """Return the simulation's (level, message, [(key, value)]) for /diagnostics."""
+        event = self.instability
+        if self.sim.instability is not None:
+            level, message = DIAGNOSTIC_ERROR, f'paused: {self.sim.instability}'
+        elif event is not None:
+            level = DIAGNOSTIC_WARN
+            message = (f'running; reset to the keyframe after {self.instabilities} unstable '
+                       f'step(s), the last at t = {event.time:.4f} s')
+        else:
+            level, message = DIAGNOSTIC_OK, 'paused' if self.paused else self.mode.value
+        values = [('sim_time_s', f'{self.sim.time:.4f}'), ('mode', self.mode.name.lower()),
+                  ('paused', str(self.paused).lower()),
+                  ('unstable_steps', str(self.instabilities)),
+                  ('on_unstable', self.settings.on_unstable),
+                  ('commands_rejected', str(self.commands_rejected))]
+        if event is not None:
+            values += [('last_unstable_time_s', f'{event.time:.4f}'),
+                       ('last_unstable_warning', ', '.join(event.warnings)),
+                       ('last_unstable_text', event.text)]
+        return level, message, values
 
 
 class RealTimePacer:

@@ -55,7 +55,10 @@ def main(argv=None):
     start = time.perf_counter()
     for step in range(steps):
         targets = demo_targets(stand, config.joint_names, sim.time)
-        sim.step(targets)
+        instability = sim.step(targets)
+        if instability is not None:   # MuJoCo reset the state: nothing after it is physics
+            print(f'stopped: {instability}')
+            return 1
         state = sim.read_state()
         heights.append(state.base_position[2])
         tilts.append(float(np.degrees(tilt_angle(state.base_orientation))))

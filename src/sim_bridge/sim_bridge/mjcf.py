@@ -20,6 +20,7 @@ import warnings
 
 import mujoco
 import numpy as np
+from sim_bridge.instability import route_mujoco_messages
 
 
 class MissingMeshWarning(UserWarning):
@@ -54,6 +55,7 @@ def compile_model(path, sites=None):
     compiling.
     """
     path = Path(path)
+    route_mujoco_messages()   # compile warnings too go to logging, not to MUJOCO_LOG.TXT
     try:
         spec = mujoco.MjSpec.from_file(str(path))
     except ValueError as error:

@@ -3,12 +3,15 @@ ROS 2 node: the MuJoCo simulator core behind /clock, /joint_states, /imu and /od
 
 Wiring only; the behaviour lives in :mod:`sim_bridge.bridge` and :mod:`sim_bridge.simulator`.
 Messages are stamped with simulated time. The node paces itself on a steady wall-clock timer
-(scaled by real_time_factor), never on /clock, which it publishes.
+(scaled by real_time_factor), never on /clock, which it publishes. MuJoCo's own warnings reach
+this node's logger; an unstable step is logged as an error and reported on /diagnostics.
 """
 
+import logging
 import signal
 import time
 
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
@@ -19,8 +22,9 @@ from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Imu, JointState
 from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, CommandMode,
-                               NODE_PARAMETERS, RealTimePacer, stamp, xyzw)
+                               DIAGNOSTIC_NAME, NODE_PARAMETERS, RealTimePacer, stamp, xyzw)
 from sim_bridge.config import load_config
+from sim_bridge.instability import forward_mujoco_log
 from sim_bridge.rotations import rotate_into_body
 from sim_bridge.simulator import Simulator
 from sim_bridge.viewer import open_viewer, ViewerSync
@@ -36,11 +40,13 @@ class SimBridgeNode(Node):
         for name, default, description in NODE_PARAMETERS:
             self.declare_parameter(name, default, ParameterDescriptor(description=description))
         param = self._param
+        self.stop_mujoco_log = forward_mujoco_log(self._log_mujoco)
         config = load_config(param('robot_config') or None)
         settings = BridgeSettings(
             clock_every=param('clock_every'), state_rate_hz=param('state_rate_hz'),
             command_timeout_s=param('command_timeout_s'), hold_kp_scale=param('hold_kp_scale'),
-            hold_kd_scale=param('hold_kd_scale'), real_time_factor=param('real_time_factor'))
+            hold_kd_scale=param('hold_kd_scale'), real_time_factor=param('real_time_factor'),
+            on_unstable=param('on_unstable'))
         self.core = BridgeCore(Simulator(config, seed=param('seed')), settings)
         self.core.paused = param('start_paused')
         self.frames = {key: param(f'{key}_frame_id') for key in ('odom', 'base', 'imu')}
@@ -51,6 +57,7 @@ class SimBridgeNode(Node):
                                                      qos_profile_sensor_data)
         self.imu_pub = self.create_publisher(Imu, '/imu', qos_profile_sensor_data)
         self.odom_pub = self.create_publisher(Odometry, '/odom', qos_profile_sensor_data)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.create_subscription(JointState, param('joint_command_topic'),
                                  self.on_joint_command, reliable)
         if param('array_command_topic'):
@@ -61,6 +68,8 @@ class SimBridgeNode(Node):
         self.pacer = RealTimePacer(self.core.plan.tick_dt, settings.real_time_factor)
         self.timer = self.create_timer(self.core.plan.wall_period, self.on_tick,
                                        clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.create_timer(param('diagnostics_period_s'), self.publish_diagnostics,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.viewer = self._open_viewer() if param('viewer') else None
         self.get_logger().info(
             f'simulating {config.model_path.name}: {len(config.joint_names)} joints, physics '
@@ -69,6 +78,15 @@ class SimBridgeNode(Node):
 
     def _param(self, name):
         return self.get_parameter(name).value
+
+    def _log_mujoco(self, level, text):
+        logger = self.get_logger()
+        if level >= logging.ERROR:
+            logger.error(text)
+        elif level >= logging.WARNING:
+            logger.warning(text)
+        else:
+            logger.info(text)
 
     def _open_viewer(self):
         handle, problem = open_viewer(self.core.sim.model, self.core.sim.data)
@@ -96,7 +114,10 @@ class SimBridgeNode(Node):
             return
         dropped = self.pacer.dropped
         for _ in range(self.pacer.ticks_due(time.monotonic())):
-            self.publish_tick(self.core.tick())
+            result = self.core.tick()
+            if result is None:   # paused by an unstable step in this burst
+                break
+            self.publish_tick(result)
         if self.viewer is not None and not self.viewer.update(time.monotonic()):
             self.get_logger().info('viewer closed; the simulation runs on headless')
             self.viewer = None
@@ -107,6 +128,11 @@ class SimBridgeNode(Node):
                 f'{self.pacer.dropped - dropped} ticks', throttle_duration_sec=5.0)
 
     def publish_tick(self, result):
+        if result.instability is not None:
+            self.get_logger().error(f'{result.instability}; the simulation is '
+                                    + ('paused until ~/reset' if self.core.paused
+                                       else 'reset to the keyframe, waiting for commands'))
+            self.publish_diagnostics()
         if result.mode_change is CommandMode.TRACKING:
             self.get_logger().info(result.mode_change.value)
         elif result.mode_change is not None:
@@ -150,6 +176,17 @@ class SimBridgeNode(Node):
         twist.angular.x, twist.angular.y, twist.angular.z = state.base_angular_velocity.tolist()
         self.odom_pub.publish(odom)
 
+    def publish_diagnostics(self):
+        level, message, values = self.core.diagnostic()
+        status = DiagnosticStatus(name=DIAGNOSTIC_NAME, message=message,
+                                  hardware_id=self.get_name())
+        status.level = {0: DiagnosticStatus.OK, 1: DiagnosticStatus.WARN,
+                        2: DiagnosticStatus.ERROR}[level]
+        status.values = [KeyValue(key=key, value=value) for key, value in values]
+        diagnostics = DiagnosticArray(status=[status])
+        diagnostics.header.stamp = self.get_clock().now().to_msg()
+        self.diagnostics_pub.publish(diagnostics)
+
     def on_reset(self, request, response):
         self.core.reset()
         response.success, response.message = True, 'reset to the keyframe; waiting for commands'
@@ -157,9 +194,7 @@ class SimBridgeNode(Node):
         return response
 
     def on_pause(self, request, response):
-        self.core.paused = bool(request.data)
-        response.success = True
-        response.message = 'paused' if self.core.paused else 'running'
+        response.success, response.message = self.core.set_paused(bool(request.data))
         return response
 
 
@@ -183,6 +218,7 @@ def main(args=None):
         if node is not None:
             if node.viewer is not None:
                 node.viewer.close()
+            node.stop_mujoco_log()
             node.destroy_node()
         rclpy.try_shutdown()
 

@@ -13,6 +13,8 @@ import numpy as np
 
 from sim_bridge import mjcf
 from sim_bridge.config import ConfigError, load_config
+from sim_bridge.instability import (clear_message, InstabilityWatch, route_mujoco_messages,
+                                    SimulationUnstable)
 from sim_bridge.physics import (apply_physics, DEFAULT_PHYSICS, geoms_of_bodies,
                                 physics_config, robot_config_for)
 
@@ -62,6 +64,11 @@ class Simulator:
     """
     One simulated robot, stepped one control period (several physics steps) at a time.
 
+    A step after which the state is no longer physics (MuJoCo reset it on NaN or huge values, or
+    dropped contacts; see sim_bridge.instability) returns an InstabilityEvent, also kept in
+    ``self.instability`` until the next reset; stepping again before a reset raises
+    SimulationUnstable. ``self.instabilities`` counts the events since construction.
+
     ``physics`` names the physics configuration (sim_bridge.physics); its rate replaces the
     robot configuration's in ``self.config``. A given ``model`` must come from load_model with
     the same physics configuration.
@@ -69,6 +76,7 @@ class Simulator:
 
     def __init__(self, config=None, seed=None, model=None, physics=DEFAULT_PHYSICS,
                  contact_bodies=()):
+        route_mujoco_messages()   # MuJoCo's warnings go to logging, never to MUJOCO_LOG.TXT
         self.physics = physics_config(physics)
         self.config = robot_config_for(config if config is not None else load_config(),
                                        self.physics)
@@ -78,6 +86,9 @@ class Simulator:
         self.data = mujoco.MjData(self.model)
         self.rng = np.random.default_rng(seed)
         self.state_version = 0
+        self.instability = None
+        self.instabilities = 0
+        self._watch = InstabilityWatch(self.config.model_path, self.data)
         self.joint_names = self.config.joint_names
         self._index_model()
         self.set_pd_gains(self.config.kp, self.config.kd)
@@ -196,18 +207,39 @@ class Simulator:
         return self.data.ctrl[self._actuator_ids].copy()
 
     def step(self, joint_targets=None):
-        """Advance one control period: PD tracking of the targets at the physics rate."""
+        """
+        Advance one control period: PD tracking of the targets at the physics rate.
+
+        Returns None, or the InstabilityEvent when the state stopped being physics (see class).
+        """
         if joint_targets is not None:
             self.set_joint_targets(joint_targets)
-        mujoco.mj_step(self.model, self.data, nstep=self.config.substeps)
-        self._state_changed(fresh=False)
+        return self._advance(self.config.substeps)
 
     def physics_step(self, joint_targets=None):
         """Advance one physics step (for callers that publish a clock every physics step)."""
         if joint_targets is not None:
             self.set_joint_targets(joint_targets)
-        mujoco.mj_step(self.model, self.data)
+        return self._advance(1)
+
+    def _advance(self, steps):
+        if self.instability is not None:
+            raise SimulationUnstable(f'{self.instability}. Reset the simulator before stepping '
+                                     'it again')
+        start = self.data.time
+        clear_message()
+        mujoco.mj_step(self.model, self.data, nstep=steps)
         self._state_changed(fresh=False)
+        if self._watch.tripped():
+            return self._went_unstable(start, steps)
+        return None
+
+    def _went_unstable(self, start, steps):
+        self.instability = self._watch.event(start)
+        self.instabilities += 1
+        # MuJoCo's reset set the clock back to 0: keep it monotonic (the bridge publishes it).
+        self.data.time = start + steps * self.model.opt.timestep
+        return self.instability
 
     def _state_changed(self, fresh):
         # The version lets VectorSimulator tell which environments' cached readouts are stale.
@@ -258,6 +290,7 @@ class Simulator:
         if keep_time:
             self.data.time = now
         mujoco.mj_forward(self.model, self.data)
+        self.instability = None   # mj_resetData zeroed MuJoCo's warning counters too
         self._state_changed(fresh=True)
         self.set_joint_targets(self.data.qpos[self._qpos_ids])
         return self.read_state()
@@ -310,6 +343,8 @@ class Simulator:
         spec = mujoco.mjtState.mjSTATE_INTEGRATION
         state = _checked(state, mujoco.mj_stateSize(self.model, spec), 'physics state')
         mujoco.mj_setState(self.model, self.data, state, spec)
+        self._watch.clear()
+        self.instability = None
         mujoco.mj_forward(self.model, self.data)
         self._state_changed(fresh=True)
 

@@ -12,6 +12,9 @@ contact of tracked geoms) into shared (N, ...) buffers. Readouts are then sliced
 buffers for all environments at once, with no Python loop over environments on the caller's
 thread. An environment changed outside step() (a reset) is copied again when next read: each
 Simulator counts its state changes, and the buffers remember which count they hold.
+
+An environment whose step MuJoCo reset (see sim_bridge.instability) is reported by step() and
+unstable() until it is reset; stepping it again before that raises SimulationUnstable.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -89,7 +92,12 @@ class VectorSimulator:
     # -- stepping --------------------------------------------------------------------------------
 
     def step(self, joint_targets):
-        """Advance every environment one control period with its row of joint targets."""
+        """
+        Advance every environment one control period with its row of joint targets.
+
+        Returns [(environment index, InstabilityEvent)] for the environments that went unstable
+        in this step (usually empty); they must be reset before the next step.
+        """
         joint_targets = np.asarray(joint_targets, dtype=float)
         expected = (self.num_envs, len(self.joint_names))
         if joint_targets.shape != expected:
@@ -103,14 +111,24 @@ class VectorSimulator:
         limits = self.envs[0].joint_limits
         clipped = np.clip(joint_targets, limits[:, 0], limits[:, 1])
 
+        events = []
+
         def step_chunk(ids):
             for i in ids:
                 self.envs[i].hold_targets(clipped[i])
-                self.envs[i].step()
+                event = self.envs[i].step()
+                if event is not None:
+                    events.append((int(i), event))   # list.append is atomic under the GIL
                 # Every caller reads after stepping: refresh and copy here, on the workers.
                 self._capture(i)
 
         self._run(step_chunk)
+        return sorted(events, key=lambda item: item[0])
+
+    def unstable(self):
+        """Return, per environment, whether it went unstable and has not been reset since."""
+        return np.fromiter((env.instability is not None for env in self.envs), dtype=bool,
+                           count=self.num_envs)
 
     def _run(self, work):
         if self._pool is None:

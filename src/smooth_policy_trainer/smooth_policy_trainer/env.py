@@ -6,6 +6,11 @@ Observations come from lpn_controller's ObservationBuilder, the function the con
 on the robot; the phase is a separate input, as the policies take it. Episodes start from a
 reference frame at a random phase (reference state initialisation), end early on a fall, and are
 truncated after ``episode_length_s``. Finished environments reset themselves inside step().
+
+An episode whose simulation went unstable (MuJoCo reset the state: see sim_bridge.instability)
+ends with its own reason, ``unstable``: neither a fall nor a time-out. Its last step earns no
+reward and is no transition to learn from (the learners leave it out); its episode is left out
+of ``finished_returns`` and ``finished_lengths``.
 """
 
 from dataclasses import dataclass, field
@@ -100,11 +105,14 @@ class StepResult:
     observations: np.ndarray
     phases: np.ndarray
     rewards: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
+    terminated: np.ndarray                # a fall (or drift past max_root_drift)
+    truncated: np.ndarray                 # a time-out
     reward_terms: dict
     finished_returns: np.ndarray          # returns of the episodes that ended this step
     finished_lengths: np.ndarray
+    # The simulation went unstable in this step (not a fall, not a time-out): the environment
+    # was reset, and the step is no transition (no reward; nothing after it to bootstrap from).
+    unstable: np.ndarray
 
 
 class ImitationEnv:
@@ -283,7 +291,8 @@ class ImitationEnv:
         self.action_history = np.roll(self.action_history, 1, axis=0)
         self.action_history[0] = self.commanded_action
         applied = self.action_history[self.latency, np.arange(self.num_envs)]
-        self.sim.step(self.default_pose + self.config.action_scale * applied)
+        unstable = self._unstable_mask(
+            self.sim.step(self.default_pose + self.config.action_scale * applied))
         # The policy's own output, unfiltered: what it observes and what the rate term charges.
         action_change = actions - self.previous_action
         self.previous_action = actions
@@ -302,6 +311,8 @@ class ImitationEnv:
                 (action_change ** 2).sum(axis=1)
             rewards = rewards - rate_penalty
             weighted = {**weighted, 'action_rate': -rate_penalty}
+        if unstable.any():   # a state MuJoCo reset earns nothing
+            rewards, weighted = _without(unstable, rewards, weighted)
         self.episode_return += rewards
 
         fell = self.sim.touching_ground()
@@ -311,15 +322,23 @@ class ImitationEnv:
             (tilt > self.config.max_orientation_error)
         if self.config.max_root_drift:   # the root position term's squared horizontal error
             terminated |= errors['root_position'] > self.config.max_root_drift ** 2
-        truncated = ~terminated & (self.episode_step >= self.max_episode_steps)
-        done = np.flatnonzero(terminated | truncated)
-        finished_returns = self.episode_return[done].copy()
-        finished_lengths = self.episode_step[done].copy()
+        terminated &= ~unstable
+        truncated = ~terminated & ~unstable & (self.episode_step >= self.max_episode_steps)
+        finished = np.flatnonzero(terminated | truncated)
+        finished_returns = self.episode_return[finished].copy()
+        finished_lengths = self.episode_step[finished].copy()
+        done = np.flatnonzero(terminated | truncated | unstable)
         if len(done):
             self._reset_envs(done)
             state = None  # the reset environments must be read again
         return StepResult(self._observe(state), self.phases(), rewards, terminated, truncated,
-                          weighted, finished_returns, finished_lengths)
+                          weighted, finished_returns, finished_lengths, unstable)
+
+    def _unstable_mask(self, events):
+        """Return the (N,) mask of the environments in VectorSimulator.step's events."""
+        unstable = np.zeros(self.num_envs, dtype=bool)
+        unstable[[i for i, _ in events]] = True
+        return unstable
 
     def end_effectors_in_body(self, state):
         """Return the feet and gripper positions (N, k, 3) in the body frame."""
@@ -386,3 +405,9 @@ class ImitationEnv:
     def close(self):
         """Stop the simulator threads."""
         self.sim.close()
+
+
+def _without(unstable, rewards, weighted):
+    """Zero the rewards and reward terms of the environments whose step went unstable."""
+    return (np.where(unstable, 0.0, rewards),
+            {name: np.where(unstable, 0.0, term) for name, term in weighted.items()})

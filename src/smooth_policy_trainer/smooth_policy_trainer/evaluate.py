@@ -9,7 +9,9 @@ the body frame), forward speed against the reference's (a policy that stands sti
 fair joint RMSE on a trot, but not this), heading drift (deg/s of yaw away from the reference's
 at the end of the surviving episodes), the world-frame figures of world_figures (speeds along and
 across the heading, root position error over time, flight and apex per hop cycle, the gripper's
-world error), survival rate (no fall), and the METHODS.md 8
+world error), survival rate (neither a fall nor an instability), fall rate, the episodes whose
+simulation went unstable (MuJoCo reset it mid-episode: counted apart, neither survived nor
+fallen; they stop counting there, as a fall does), and the METHODS.md 8
 smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz), Sm,
 action rate and second difference on the commanded actions (after any low-pass filter), jerk
 on the measured joint positions, each computed per episode and averaged, reported with f_s and
@@ -133,17 +135,22 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False, 
     end_effector_squared_error = 0.0
     world = WorldLog(env, steps)
     alive = np.ones(episodes, dtype=bool)
+    fell = np.zeros(episodes, dtype=bool)
+    unstable = np.zeros(episodes, dtype=bool)   # MuJoCo reset the simulation: no fall
 
     observations, phases = env.reset()
     for t in range(steps):
         actions = runtime.act(observations, phases)
         result = env.step(actions)
-        living = alive & ~result.terminated
+        living = alive & ~result.terminated & ~result.unstable
+        fell |= alive & result.terminated
+        unstable |= alive & result.unstable
         # What the joints were commanded: the filtered action when the policy has a filter.
         actions_log[t] = env.commanded_action
         returns[alive] += result.rewards[alive]
         action_steps[alive] += 1
-        # A fallen environment has been reset inside step(): its readout is a new episode's.
+        # A fallen (or unstable) environment has been reset inside step(): its readout is a new
+        # episode's.
         state = env.sim.read_state()
         reference = env.clip.sample(env.absolute_phase())
         positions_log[t] = state.joint_positions
@@ -179,6 +186,9 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False, 
         'heading_drift_deg_per_s': float(np.mean(drift)) if alive.any() else None,
         'heading_drift_abs_max_deg_per_s': float(np.max(np.abs(drift))) if alive.any() else None,
         'survival_rate': float(alive.mean()),
+        'fall_rate': float(fell.mean()),
+        'unstable_episodes': int(unstable.sum()),
+        'unstable_rate': float(unstable.mean()),
         'mean_episode_s': float(action_steps.mean() / rate),
         'smoothness': _smoothness(actions_log, positions_log, action_steps, position_steps,
                                   rate),
@@ -232,7 +242,9 @@ def format_table(result):
              f"  {'end-effector RMSE':<24}{number(result['end_effector_rmse_m'])} m",
              f"  {'heading drift':<24}{number(result['heading_drift_deg_per_s'])} deg/s "
              f"(largest {number(result['heading_drift_abs_max_deg_per_s'])})",
-             f"  {'survival rate':<24}{number(result['survival_rate'])}",
+             f"  {'survival rate':<24}{number(result['survival_rate'])} (fell "
+             f"{number(result.get('fall_rate'))}, unstable "
+             f"{result.get('unstable_episodes', 'n/a')} of {result['episodes']} episodes)",
              f"  {'mean episode':<24}{number(result['mean_episode_s'])} s"]
     lines += world_lines(result['world'], number)
     labels = {'hfr': 'HFR (> 10 Hz)', 'sm': 'Sm', 'action_rate': 'action rate',
@@ -242,6 +254,16 @@ def format_table(result):
                      f"(f_s = {figure['sample_rate_hz']:g} Hz, N = {figure['window_length']}, "
                      f"{figure['episodes']} episodes)")
     return '\n'.join(lines)
+
+
+def instability_note(result, where=''):
+    """Return a line saying how many episodes went unstable, or None when none did."""
+    count = result.get('unstable_episodes', 0)
+    if not count:
+        return None
+    return (f"note: {count} of {result['episodes']} episodes{where} went unstable (MuJoCo "
+            'reset the simulation mid-episode); they count neither as survived nor as falls, '
+            'and their figures stop there')
 
 
 def world_lines(world, number):
@@ -324,11 +346,13 @@ def main(argv=None):
         print(f'evaluate: error: {error}', file=sys.stderr)
         return 1
     if args.robot_config:
+        notes = [instability_note(result['home'], ' on the home model'),
+                 instability_note(result['other'], f' on {args.robot_config}')]
         print('\n'.join([f'home model: {format_table(result["home"])}',
                          f'on {args.robot_config}: {format_table(result["other"])}',
-                         *change_lines(result)]))
+                         *change_lines(result), *filter(None, notes)]))
     else:
-        print(format_table(result))
+        print('\n'.join(filter(None, [format_table(result), instability_note(result)])))
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(result, indent=2) + '\n')

@@ -19,6 +19,7 @@ from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 from lpn_controller.metrics import caps_smoothness, smoothness_report
 import mujoco
 import numpy as np
+from sim_bridge.instability import route_mujoco_messages
 from smooth_policy_trainer.evaluate import MIN_WINDOW
 from smooth_policy_trainer.offpolicy_tasks import TaskStep
 
@@ -31,6 +32,7 @@ class GymVectorEnv:
     has_phase = False
 
     def __init__(self, env_id, num_envs=1, seed=0):
+        route_mujoco_messages()   # Gym's MuJoCo tasks warn too: to logging, not MUJOCO_LOG.TXT
         try:
             self._made = [gym.make(env_id, disable_env_checker=True) for _ in range(num_envs)]
         except gym.error.Error as error:

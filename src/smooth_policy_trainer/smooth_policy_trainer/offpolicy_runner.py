@@ -40,7 +40,7 @@ from smooth_policy_trainer.offpolicy_config import offpolicy_config_from_dict
 from smooth_policy_trainer.offpolicy_tasks import ImitationTask
 from smooth_policy_trainer.pave import PAVE
 from smooth_policy_trainer.replay import ReplayBuffer, Transitions
-from smooth_policy_trainer.runner import Runner
+from smooth_policy_trainer.runner import Runner, unstable_postfix, unstable_scalars
 from smooth_policy_trainer.sac import SAC
 from smooth_policy_trainer.td3 import TD3
 from smooth_policy_trainer.train_config import config_to_dict, dump_config
@@ -138,6 +138,7 @@ class OffPolicyRunner:
         self.observations, self.phases = self.task.reset()
         self._stop_requested = False
         self._log_sums, self._log_count, self._log_clock = {}, 0, None
+        self._unstable_since_log, self._episodes_since_log = 0, 0
         self.writer = None
 
     @classmethod
@@ -194,8 +195,14 @@ class OffPolicyRunner:
         self.observations, self.phases = step.observations, step.phases
         self.episode_returns.extend(step.finished_returns.tolist())
         self.episode_lengths.extend(step.finished_lengths.tolist())
+        self._count_unstable(step)
         self.iteration += 1
         return step
+
+    def _count_unstable(self, step):
+        unstable = 0 if step.unstable is None else int(step.unstable.sum())
+        self._unstable_since_log += unstable
+        self._episodes_since_log += len(step.finished_lengths) + unstable
 
     def step(self):
         """Run one iteration: collect, then the updates once learning has started."""
@@ -377,6 +384,8 @@ class OffPolicyRunner:
             group = name.split('_')[0] if name.startswith(('pave_', 'caps_')) else 'learner'
             scalars[f'{group}/{name}'] = total / self._log_count
         self._log_sums, self._log_count = {}, 0
+        scalars.update(unstable_scalars(self._unstable_since_log, self._episodes_since_log))
+        self._unstable_since_log, self._episodes_since_log = 0, 0
         if self.episode_returns:
             scalars['train/episode_return'] = float(np.mean(self.episode_returns))
             scalars['train/episode_length'] = float(np.mean(self.episode_lengths))
@@ -385,6 +394,7 @@ class OffPolicyRunner:
         postfix = f"sps={scalars['perf/steps_per_s']:.0f}"
         if 'train/episode_return' in scalars:
             postfix = f"ret={scalars['train/episode_return']:.1f} " + postfix
+        postfix = ' '.join([postfix, *unstable_postfix(scalars)])
         bar.set_postfix_str(postfix, refresh=False)
 
     def _log_evaluation(self, result):

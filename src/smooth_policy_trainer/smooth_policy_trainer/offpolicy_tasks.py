@@ -30,6 +30,7 @@ class TaskStep:
     keep: np.ndarray                # the transition belongs in the replay buffer
     finished_returns: np.ndarray    # returns of the episodes that ended this step
     finished_lengths: np.ndarray
+    unstable: np.ndarray = None     # the simulation went unstable (None: a task without)
 
 
 class ImitationTask:
@@ -39,8 +40,9 @@ class ImitationTask:
     ImitationEnv resets a finished robot inside its step and reports the new episode's
     observation, so the true successor of a final state is gone: a fall is kept (terminated, no
     bootstrapping; its successor is marked invalid), a time-out is left out of the replay
-    buffer (one transition in episode_length_s * 50). The action box is +-action_clip, the
-    clip the environment and the robot's runtime apply.
+    buffer (one transition in episode_length_s * 50), and so is a step whose simulation went
+    unstable (its successor is MuJoCo's reset state, not physics). The action box is
+    +-action_clip, the clip the environment and the robot's runtime apply.
     """
 
     has_phase = True
@@ -61,10 +63,11 @@ class ImitationTask:
     def step(self, actions):
         """Apply actions (N, m) for one control period; returns a TaskStep."""
         result = self.env.step(actions)
-        ended = result.terminated | result.truncated
+        ended = result.terminated | result.truncated | result.unstable
         return TaskStep(result.observations, result.phases, result.observations, result.phases,
                         result.rewards, result.terminated, result.truncated, ~ended,
-                        ~result.truncated, result.finished_returns, result.finished_lengths)
+                        ~result.truncated & ~result.unstable, result.finished_returns,
+                        result.finished_lengths, result.unstable)
 
     def task_metadata(self):
         """Return the exported policy's task fields, checkpoint-friendly."""

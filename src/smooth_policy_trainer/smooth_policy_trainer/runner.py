@@ -54,6 +54,21 @@ def new_run_dir(config):
     return run_dir
 
 
+def unstable_scalars(unstable, episodes):
+    """Return the 'train/' scalars of the episodes MuJoCo's instability ended in a rollout."""
+    return {'train/unstable_episodes': float(unstable),
+            'train/unstable_episode_fraction': unstable / episodes if episodes else 0.0}
+
+
+def unstable_postfix(scalars):
+    """Return the progress line's part on unstable episodes: nothing while there are none."""
+    count = scalars.get('train/unstable_episodes', 0)
+    if not count:
+        return []
+    return [f"unstable={count:.0f} ({100 * scalars['train/unstable_episode_fraction']:.1f}% "
+            'of episodes)']
+
+
 class Runner:
     """Owns the environment, the learner and the run directory; trains and checkpoints."""
 
@@ -124,6 +139,7 @@ class Runner:
         gamma = self.config.ppo.gamma
         self.storage.clear()
         reward_sum, term_sums = 0.0, {}
+        unstable, episodes = 0, 0
         for _ in range(self.config.ppo.num_steps):
             self.normalizer.update(self.observations)
             states = self._states(self.observations)
@@ -137,9 +153,13 @@ class Runner:
             # the next episode's, so the value of this step's state stands in for it.
             truncated = torch.from_numpy(result.truncated).float()
             rewards = rewards + gamma * values * truncated
-            dones = torch.from_numpy(result.terminated | result.truncated).float()
-            self.storage.add(states, self.phases, actions, log_probs, values, rewards, dones,
-                             means, stds, self._states(next_observations), next_phases)
+            # A step whose simulation went unstable ends its episode and is no transition.
+            dones = torch.from_numpy(result.terminated | result.truncated | result.unstable)
+            self.storage.add(states, self.phases, actions, log_probs, values, rewards,
+                             dones.float(), means, stds, self._states(next_observations),
+                             next_phases, learnable=torch.from_numpy(~result.unstable).float())
+            unstable += int(result.unstable.sum())
+            episodes += len(result.finished_lengths) + int(result.unstable.sum())
             self.observations, self.phases = next_observations, next_phases
             reward_sum += float(result.rewards.mean())
             for name, term in result.reward_terms.items():
@@ -150,7 +170,8 @@ class Runner:
         self.storage.compute_returns(last_values, gamma, self.config.ppo.lam)
         steps = self.config.ppo.num_steps
         return {'reward_per_step': reward_sum / steps,
-                **{f'reward/{name}': total / steps for name, total in term_sums.items()}}
+                **{f'reward/{name}': total / steps for name, total in term_sums.items()},
+                **unstable_scalars(unstable, episodes)}
 
     def step(self):
         """Run one iteration (rollout, then update); returns its scalars for the logs."""
@@ -276,7 +297,7 @@ class Runner:
         # Forward speed and heading sit next to RMSE: a policy that trots in place scores a
         # fair joint RMSE on a clip that moves.
         scalars = {f'eval/{name}': result[name] for name in (
-            'return', 'joint_rmse_rad', 'end_effector_rmse_m', 'survival_rate',
+            'return', 'joint_rmse_rad', 'end_effector_rmse_m', 'survival_rate', 'unstable_rate',
             'forward_speed_m_s', 'heading_drift_deg_per_s') if result[name] is not None}
         for name, figure in result['smoothness'].items():
             if figure['value'] is not None:
@@ -290,6 +311,7 @@ class Runner:
             parts.append(f"ret={scalars['train/episode_return']:.1f}")
         parts.append(f"r/step={scalars['train/reward_per_step']:.3f}")
         parts.append(f"sps={scalars['perf/env_steps_per_s']:.0f}")
+        parts += unstable_postfix(scalars)
         return ' '.join(parts)
 
     def _say_how_to_resume(self, bar, path, iteration):

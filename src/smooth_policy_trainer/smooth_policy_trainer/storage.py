@@ -1,4 +1,11 @@
-"""Rollout storage for on-policy learning: T steps of N environments, then minibatches."""
+"""
+Rollout storage for on-policy learning: T steps of N environments, then minibatches.
+
+A step stored with ``learnable`` 0 (a step whose simulation went unstable: its successor is a
+reset state, not physics) is no transition: its advantage is 0, so the steps before it
+bootstrap from the value of the last physical state, as at a time-out; it is left out of the
+advantage statistics and of every minibatch.
+"""
 
 from dataclasses import dataclass, fields
 
@@ -39,6 +46,7 @@ class RolloutStorage:
         self.values = zeros()
         self.rewards = zeros()
         self.dones = zeros()
+        self.learnable = zeros()
         self.means = zeros(num_actions)
         self.stds = zeros(num_actions)
         self.returns = zeros()
@@ -46,11 +54,16 @@ class RolloutStorage:
         self.step = 0
 
     def add(self, states, phases, actions, log_probs, values, rewards, dones, means, stds,
-            next_states, next_phases):
-        """Store one step; ``rewards`` already include any bootstrap for time-outs."""
+            next_states, next_phases, learnable=None):
+        """
+        Store one step; ``rewards`` already include any bootstrap for time-outs.
+
+        ``learnable`` (per environment, default all 1) is 0 where the step is no transition.
+        """
         t = self.step
         if t >= self.num_steps:
             raise RuntimeError('rollout storage is full; call clear() after the update')
+        self.learnable[t] = 1.0 if learnable is None else learnable
         for name, value in (('states', states), ('phases', phases), ('actions', actions),
                             ('log_probs', log_probs), ('values', values),
                             ('rewards', rewards), ('dones', dones), ('means', means),
@@ -70,12 +83,12 @@ class RolloutStorage:
             next_values = last_values if t == self.num_steps - 1 else self.values[t + 1]
             not_done = 1.0 - self.dones[t]
             delta = self.rewards[t] + gamma * next_values * not_done - self.values[t]
-            advantage = delta + gamma * lam * not_done * advantage
+            advantage = (delta + gamma * lam * not_done * advantage) * self.learnable[t]
             self.advantages[t] = advantage
         self.returns = self.advantages + self.values
         # Normalised advantages: the policy step size does not depend on the reward scale.
-        self.advantages = (self.advantages - self.advantages.mean()) / \
-            (self.advantages.std() + 1e-8)
+        learnt = self.advantages[self.learnable > 0]
+        self.advantages = (self.advantages - learnt.mean()) / (learnt.std() + 1e-8)
 
     def minibatches(self, num_minibatches, num_epochs, generator=None):
         """Yield shuffled minibatches over ``num_epochs`` passes through the rollout."""
@@ -84,6 +97,13 @@ class RolloutStorage:
         flat = {f.name: getattr(self, f.name if f.name != 'next_valid' else 'dones')
                 .flatten(0, 1) for f in fields(Batch)}
         flat['next_valid'] = 1.0 - flat['next_valid']
+        learnable = torch.nonzero(self.learnable.flatten() > 0).flatten()
+        if len(learnable) < total:   # steps that are no transition never reach the losses
+            flat = {name: value[learnable] for name, value in flat.items()}
+            total = len(learnable)
+            size = total // num_minibatches
+            if size == 0:
+                return
         for _ in range(num_epochs):
             order = torch.randperm(total, generator=generator)
             for start in range(0, size * num_minibatches, size):

@@ -31,6 +31,7 @@ CHANGE_FIGURES = (
     ('lateral_speed_m_s', 'lateral speed', 'm/s', ('lateral_speed_m_s',)),
     ('heading_drift_deg_per_s', 'heading drift', 'deg/s', ('heading_drift_deg_per_s',)),
     ('survival_rate', 'survival rate', '', ('survival_rate',)),
+    ('unstable_rate', 'unstable rate', '', ('unstable_rate',)),
     ('return', 'imitation return', '', ('return',)),
     ('hfr', 'HFR (> 10 Hz)', '', ('smoothness', 'hfr', 'value')),
     ('sm', 'Sm', '', ('smoothness', 'sm', 'value')),

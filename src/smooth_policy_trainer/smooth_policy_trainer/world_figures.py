@@ -6,7 +6,8 @@ reports world-frame figures: speed along and across the heading, the root positi
 reference over time, flight time and apex height per hop cycle, and the gripper's world position
 error. Everything here is plain numpy over logged trajectories with a time axis and an
 environment axis, (T, N, ...), and a ``living`` mask (T, N). The mask is False from the step an
-episode ended, because a fallen environment's later readouts belong to a new episode.
+episode ended, because a fallen (or unstable) environment's later readouts belong to a new
+episode.
 
 The reference is in the robot's world frame already. Episodes start from the reference pose at
 its own phase (reference state initialisation), so no alignment is needed.
