@@ -20,7 +20,8 @@ import signal
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from lpn_controller.controller import ControllerConfig, ControllerCore
-from lpn_controller.joint_map import JointMap, JointMapError, parse_joint_remap
+from lpn_controller.joint_map import (CommandLayout, forward_controller_mismatch, JointMap,
+                                      JointMapError, parse_held_joints, parse_joint_remap)
 from lpn_controller.message_fields import (
     imu_orientation_wxyz, monitor_diagnostic, safety_diagnostic, vector3_to_array)
 from lpn_controller.monitor import MonitorConfig, Threshold
@@ -30,7 +31,8 @@ from lpn_controller.runtime import make_runtime
 from lpn_controller.safety import SafetyConfig, SafetyMode
 from nav_msgs.msg import Odometry
 import numpy as np
-from rcl_interfaces.msg import ParameterDescriptor
+from rcl_interfaces.msg import ParameterDescriptor, ParameterType
+from rcl_interfaces.srv import GetParameters
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.logging import get_logger
@@ -78,6 +80,22 @@ _PARAMETERS = (
      'Topic of the Float64MultiArray targets.'),
     ('float64_array_joint_order', Parameter.Type.STRING_ARRAY,
      'Robot joint names in Float64MultiArray order; unset uses the policy order.'),
+    ('held_joint_names', Parameter.Type.STRING_ARRAY,
+     'Robot joints in float64_array_joint_order the policy does not drive (a gripper): the '
+     'controller holds them, interpolated and limited like the rest.'),
+    ('held_joint_holds', Parameter.Type.STRING_ARRAY,
+     "Per held joint: 'measured' (the position read at engagement) or a fixed target (rad)."),
+    ('held_joint_lower_limits', Parameter.Type.DOUBLE_ARRAY, 'Per held joint: lower limit (rad).'),
+    ('held_joint_upper_limits', Parameter.Type.DOUBLE_ARRAY, 'Per held joint: upper limit (rad).'),
+    ('forward_controller_node', '',
+     "The forward controller's node (e.g. /forward_position_controller): its `joints` "
+     'parameter is read at start-up and must equal forward_controller_joints; empty: no check.'),
+    ('forward_controller_joints', Parameter.Type.STRING_ARRAY,
+     "The forward controller's `joints` as the profile lists them (without a namespace "
+     'prefix, which the controller adds itself).'),
+    ('forward_controller_check_timeout_s', 3.0,
+     "Seconds to wait for the forward controller's parameter service; past them the order is "
+     'not checked (warning).'),
     ('state_timeout_s', _SAFETY.state_timeout_s,
      'Watchdog: damping when joint states, IMU or (if read) odometry are older (s).'),
     ('frozen_imu_timeout_s', _SAFETY.frozen_imu_timeout_s,
@@ -146,13 +164,16 @@ class ControllerNode(Node):
                 hfr_min_std=self._param('hfr_min_std')),
             passive_extra_damping=self._param('passive_extra_damping'),
             control_rate_hz=self._param('control_rate_hz'),
-            supplied_inputs=('command',) + (('odometry',) if self._param('odom_topic') else ()))
+            supplied_inputs=('command',) + (('odometry',) if self._param('odom_topic') else ()),
+            held_joints=self._held_joints())
         self._core = ControllerCore(runtime, lower, upper, config)
 
         self._use_float64_array = self._param('use_float64_array')
         array_order = (self._param('float64_array_joint_order')
                        or list(self._joint_map.robot_joint_names))
-        self._float64_array_indices = self._joint_map.output_indices(array_order)
+        self._command_layout = CommandLayout(self._joint_map, array_order,
+                                             self._core.held_joints)
+        self._check_forward_controller_joints()
 
         command_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                                  history=HistoryPolicy.KEEP_LAST)
@@ -188,6 +209,38 @@ class ControllerNode(Node):
             f'{metadata.motion_clip!r}, {self._core.control_rate_hz:g} Hz, revision '
             f'{metadata.git_revision}')
 
+    def _held_joints(self):
+        return parse_held_joints(
+            self._param('held_joint_names'), self._param('held_joint_holds'),
+            self._param('held_joint_lower_limits'), self._param('held_joint_upper_limits'))
+
+    def _check_forward_controller_joints(self):
+        """Refuse to start when the forward controller's own `joints` differ from ours."""
+        controller = self._param('forward_controller_node')
+        expected = self._param('forward_controller_joints')
+        if not controller or not expected:
+            return
+        client = self.create_client(GetParameters, f'{controller}/get_parameters')
+        timeout = self._param('forward_controller_check_timeout_s')
+        reported = None
+        if client.wait_for_service(timeout_sec=timeout):
+            future = client.call_async(GetParameters.Request(names=['joints']))
+            rclpy.spin_until_future_complete(self, future, timeout_sec=timeout)
+            values = future.result().values if future.done() and future.result() else []
+            if values and values[0].type == ParameterType.PARAMETER_STRING_ARRAY:
+                reported = list(values[0].string_array_value)
+        self.destroy_client(client)
+        if reported is None:
+            self.get_logger().warning(
+                f"could not read {controller}'s joints parameter within {timeout:g} s: the "
+                'command order is not checked against the forward controller')
+            return
+        problem = forward_controller_mismatch(expected, reported, controller)
+        if problem:
+            raise ValueError(problem)
+        self.get_logger().info(f'{controller} joints match the command order '
+                               f'({len(reported)} joints)')
+
     def _param(self, name):
         # Unset typed parameters read as None.
         return self.get_parameter_or(name).value
@@ -205,10 +258,12 @@ class ControllerNode(Node):
             else:
                 self.get_logger().error('joint states carry no velocities; the policy needs '
                                         'them', throttle_duration_sec=5.0)
+            held = self._command_layout.held_positions(message.name, message.position)
         except JointMapError as error:
             self.get_logger().error(f'ignoring joint states: {error}', throttle_duration_sec=5.0)
             return
         self._core.set_joint_state(self._now()[1], positions, velocities)
+        self._core.set_held_joint_positions(held)
 
     def _on_imu(self, message: Imu):
         self._core.set_imu(self._now()[1], imu_orientation_wxyz(message),
@@ -261,9 +316,10 @@ class ControllerNode(Node):
             targets.name = list(self._joint_map.robot_joint_names)
             targets.position = output.joint_targets.tolist()
             self._targets_publisher.publish(targets)
-            if self._array_publisher is not None:
+            if self._array_publisher is not None and output.held_targets is not None:
                 array = Float64MultiArray()
-                array.data = output.joint_targets[self._float64_array_indices].tolist()
+                array.data = self._command_layout.assemble(
+                    output.joint_targets, output.held_targets).tolist()
                 self._array_publisher.publish(array)
         if output.action is not None:
             action = JointState()
