@@ -173,8 +173,9 @@ class CommandLayout:
     """
     A fixed-order command array from the policy joints' targets and the held joints' targets.
 
-    The order is a ros2_control forward controller's ``joints``. Every name in ``output_names`` is a robot joint of ``joint_map`` or a held joint; a policy
-    joint may be left out (a legs-only controller), a held joint may not.
+    The order is a ros2_control forward controller's ``joints``. Every name in
+    ``output_names`` is a robot joint of ``joint_map`` or a held joint; a policy joint may be
+    left out (a legs-only controller), a held joint may not.
     """
 
     def __init__(self, joint_map: JointMap, output_names: Sequence[str],
