@@ -40,7 +40,7 @@ setup(
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
-
+            'spot_driver_config = quadruped_arm_bringup.spot_driver_config:main',
         ],
     },
 )
