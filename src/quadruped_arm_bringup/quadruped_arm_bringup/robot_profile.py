@@ -15,6 +15,8 @@ A real robot's profile: how its driver's topics and joint names meet the control
     forward_controller: forward_position_controller   # its node: `joints` read at start-up
     held_joints:                         # in forward_command_joints, not driven by the policy
       arm_f1x: {hold: measured, limits: [-1.57, 0.0]}   # hold: measured (at engagement) or rad
+    driver_gains: spot_ros2_control     # the robot's joint PD gains come from that driver's
+                                        # config file: the launch checks or warns (optional)
     joint_names: {policy_joint: robot_joint, ...}   # unlisted joints keep their names
     joint_limits: {policy_joint: [lower, upper], ...}   # optional, rad, only tighter
     safety: {interpolation_duration_s: 5.0, ...}        # see SAFETY_PARAMETERS
@@ -43,7 +45,9 @@ SAFETY_PARAMETERS = ('state_timeout_s', 'max_tilt_rad', 'interpolation_duration_
                      'passive_extra_damping', 'frozen_imu_timeout_s')
 
 _TOP_KEYS = ('description', 'topics', 'forward_command_joints', 'forward_controller',
-             'held_joints', 'joint_names', 'joint_limits', 'safety')
+             'held_joints', 'driver_gains', 'joint_names', 'joint_limits', 'safety')
+# Drivers whose joint PD gains this package can write and check (spot_driver_config).
+DRIVER_GAINS = ('spot_ros2_control',)
 _HELD_KEYS = ('hold', 'limits')
 _NAMESPACE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 _TOPIC_KEYS = ('joint_states', 'imu', 'joint_targets', 'forward_command', 'odometry')
@@ -75,6 +79,7 @@ class RobotProfile:
     safety: Dict[str, float] = field(default_factory=dict)
     forward_controller: str = ''
     held_joints: Tuple[HeldJoint, ...] = ()
+    driver_gains: str = ''
 
     @property
     def topics(self):
@@ -129,6 +134,10 @@ def load_robot_profile(path):
         raise RobotProfileError(source, 'forward_controller',
                                 'set it only with topics.forward_command')
     held_joints = _held_joints(data.get('held_joints', {}), source, forward_joints)
+    driver_gains = _text(data.get('driver_gains', ''), source, 'driver_gains', allow_empty=True)
+    if driver_gains and driver_gains not in DRIVER_GAINS:
+        raise RobotProfileError(source, 'driver_gains', f'{driver_gains!r} is not one of '
+                                                        f'{", ".join(DRIVER_GAINS)}')
     return RobotProfile(
         source=source, description=_text(data.get('description', ''), source, 'description',
                                          allow_empty=True),
@@ -137,7 +146,8 @@ def load_robot_profile(path):
         forward_command_topic=topic['forward_command'], odometry_topic=topic['odometry'],
         forward_command_joints=forward_joints,
         joint_names=joint_names, joint_limits=joint_limits, safety=safety,
-        forward_controller=forward_controller, held_joints=held_joints)
+        forward_controller=forward_controller, held_joints=held_joints,
+        driver_gains=driver_gains)
 
 
 def _held_joints(value, source, forward_joints):
@@ -183,6 +193,12 @@ def namespaced_topic(topic, namespace):
     if not topic or not namespace or topic.startswith('~'):
         return topic
     return f'/{namespace}/{topic.lstrip("/")}'
+
+
+def namespaced_topics(profile, namespace):
+    """Return the profile's topics (see RobotProfile.topics) under ``namespace``."""
+    return tuple(namespaced_topic(topic, check_namespace(namespace))
+                 for topic in profile.topics)
 
 
 def namespaced_joint(name, namespace):

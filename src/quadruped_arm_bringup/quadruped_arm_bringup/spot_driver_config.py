@@ -176,6 +176,34 @@ def write_driver_config(policy_path, output, profile_path=None, gripper_gains=No
     return path, kq_p, kqd_p
 
 
+def gains_notice(metadata, joint_names: Dict[str, str], driver_config: str = '') -> str:
+    """
+    Return what the launch says about the robot's joint gains; raise on a wrong config file.
+
+    ``driver_config`` is the config file the driver was started with (or this command's
+    folder); empty: unknown, and the notice says loudly what running without it means.
+    """
+    kq_p, kqd_p = driver_gains(metadata, joint_names)
+    if not str(driver_config).strip():
+        knee = SPOT_ARM_JOINTS.index('front_left_knee')
+        return ('!!! JOINT GAINS: driver_config not given. Unless spot_ros2_control was started '
+                'with config_file from `ros2 run quadruped_arm_bringup spot_driver_config '
+                "--policy P --output DIR`, the robot's joint PD runs the driver's default gains "
+                f'(knee kd {DRIVER_DEFAULT_KQD_P[knee]:g} where the policy was trained with '
+                f'{kqd_p[knee]:g}, shoulder kp {DRIVER_DEFAULT_KQ_P[12]:g} for {kq_p[12]:g}): '
+                'that is NOT the policy that was evaluated. Pass driver_config:=DIR to check. !!!')
+    set_kq_p, set_kqd_p = read_driver_gains(driver_config)
+    wrong = [name for index, name in enumerate(SPOT_ARM_JOINTS[:-1])
+             if not (np.isclose(set_kq_p[index], kq_p[index])
+                     and np.isclose(set_kqd_p[index], kqd_p[index]))]
+    if wrong:
+        raise DriverConfigError(
+            f"driver config {driver_config} sets gains other than the policy's trained ones "
+            f'for {", ".join(wrong)} (a list not 19 long means the driver defaults): that '
+            'robot would not run the evaluated policy; write it with spot_driver_config')
+    return f"joint gains: driver config {driver_config} holds the policy's trained gains"
+
+
 def _pair(text):
     try:
         kp, kd = (float(value) for value in text.split(','))

@@ -14,7 +14,8 @@ EXPECTED_ARGUMENTS = {
     'sim.launch.py': {'task', 'policy', 'robot', 'use_sim_time', 'real_time_factor', 'viewer',
                       'record', 'bag', 'bridge_params', 'controller_params', 'monitor_params'},
     'robot.launch.py': {'robot', 'robot_profile', 'task', 'policy', 'use_sim_time', 'record',
-                        'bag', 'controller_params', 'monitor_params'},
+                        'bag', 'controller_params', 'monitor_params', 'spot_name',
+                        'driver_config'},
 }
 EXPECTED_EXECUTABLES = {
     'sim.launch.py': {('sim_bridge', 'node'), ('lpn_controller', 'node'),

@@ -69,3 +69,16 @@ def test_a_policy_that_does_not_cover_spot_is_refused(package_dir, tmp_path, cap
         driver_gains(metadata, {})
     assert main(['--policy', str(tmp_path / 'absent'), '--output', str(tmp_path)]) == 2
     assert 'spot_driver_config:' in capsys.readouterr().err
+
+
+def test_launch_notice_warns_without_a_file_and_refuses_wrong_gains(policy_dir, tmp_path):
+    from quadruped_arm_bringup.spot_driver_config import gains_notice
+    metadata = load_policy(policy_dir).metadata
+    notice = gains_notice(metadata, {}, '')
+    assert 'NOT the policy that was evaluated' in notice and 'knee kd 2.04' in notice
+    assert main(['--policy', str(policy_dir), '--output', str(tmp_path)]) == 0
+    assert "holds the policy's trained gains" in gains_notice(metadata, {}, str(tmp_path))
+    defaults = tmp_path / 'defaults.yaml'
+    defaults.write_text(yaml.safe_dump({'/**': {'ros__parameters': {'hostname': 'x'}}}))
+    with pytest.raises(DriverConfigError, match='other than the policy.*front_left_hip_x'):
+        gains_notice(metadata, {}, str(defaults))
