@@ -19,15 +19,13 @@ This is the only module of the package that imports ROS.
 import signal
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from lpn_controller.controller import ControllerConfig, ControllerCore
-from lpn_controller.joint_map import (CommandLayout, forward_controller_mismatch, JointMap,
-                                      JointMapError, parse_held_joints, parse_joint_remap)
+from lpn_controller.controller_setup import build_controller
+from lpn_controller.joint_map import forward_controller_mismatch, JointMapError
 from lpn_controller.message_fields import (
     imu_orientation_wxyz, monitor_diagnostic, safety_diagnostic, vector3_to_array)
-from lpn_controller.monitor import MonitorConfig, Threshold
+from lpn_controller.monitor import MonitorConfig
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
-from lpn_controller.runtime import make_runtime
 from lpn_controller.safety import SafetyConfig, SafetyMode
 from nav_msgs.msg import Odometry
 import numpy as np
@@ -139,40 +137,10 @@ class ControllerNode(Node):
             raise ValueError('parameter policy_path is required (exported policy directory)')
         policy = load_policy(policy_path)
         metadata = policy.metadata
-        runtime = make_runtime(policy, lpn_mode=self._param('lpn_mode'),
-                               table_bins=self._param('lpn_table_bins'))
-        self._joint_map = JointMap(metadata.joint_names,
-                                   parse_joint_remap(self._param('joint_remap') or []))
-        lower = self._param('joint_lower_limits')
-        upper = self._param('joint_upper_limits')
-        lower = metadata.joint_lower_limits if lower is None else np.asarray(lower)
-        upper = metadata.joint_upper_limits if upper is None else np.asarray(upper)
-        if lower is None or upper is None:
-            raise ValueError('no joint limits: set joint_lower_limits and joint_upper_limits '
-                             'or export joint_limits in policy.yaml')
-        config = ControllerConfig(
-            safety=SafetyConfig(self._param('state_timeout_s'), self._param('max_tilt_rad'),
-                                self._param('interpolation_duration_s'),
-                                self._param('frozen_imu_timeout_s')),
-            monitor=MonitorConfig(
-                window_s=self._param('monitor_window_s'),
-                cutoff_hz=self._param('monitor_cutoff_hz'),
-                hfr=Threshold.from_parameters(self._param('hfr_warn'), self._param('hfr_error')),
-                sm=Threshold.from_parameters(self._param('sm_warn'), self._param('sm_error')),
-                action_rate=Threshold.from_parameters(self._param('action_rate_warn'),
-                                                      self._param('action_rate_error')),
-                hfr_min_std=self._param('hfr_min_std')),
-            passive_extra_damping=self._param('passive_extra_damping'),
-            control_rate_hz=self._param('control_rate_hz'),
-            supplied_inputs=('command',) + (('odometry',) if self._param('odom_topic') else ()),
-            held_joints=self._held_joints())
-        self._core = ControllerCore(runtime, lower, upper, config)
-
+        setup = build_controller(policy, self._param)
+        self._core, self._joint_map = setup.core, setup.joint_map
+        self._command_layout = setup.command_layout
         self._use_float64_array = self._param('use_float64_array')
-        array_order = (self._param('float64_array_joint_order')
-                       or list(self._joint_map.robot_joint_names))
-        self._command_layout = CommandLayout(self._joint_map, array_order,
-                                             self._core.held_joints)
         self._check_forward_controller_joints()
 
         command_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -208,11 +176,6 @@ class ControllerNode(Node):
             f'policy {policy.source}: {metadata.kind}, {metadata.num_joints} joints, clip '
             f'{metadata.motion_clip!r}, {self._core.control_rate_hz:g} Hz, revision '
             f'{metadata.git_revision}')
-
-    def _held_joints(self):
-        return parse_held_joints(
-            self._param('held_joint_names'), self._param('held_joint_holds'),
-            self._param('held_joint_lower_limits'), self._param('held_joint_upper_limits'))
 
     def _check_forward_controller_joints(self):
         """Refuse to start when the forward controller's own `joints` differ from ours."""
