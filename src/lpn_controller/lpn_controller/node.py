@@ -26,13 +26,14 @@ from lpn_controller.message_fields import (
 from lpn_controller.monitor import MonitorConfig
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
+from lpn_controller.safe_stop import SafeStopConfig, SafeStopPlanner, stop_hint
 from lpn_controller.safety import SafetyConfig, SafetyMode
 from nav_msgs.msg import Odometry
 import numpy as np
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rcl_interfaces.srv import GetParameters
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -120,6 +121,17 @@ _PARAMETERS = (
     ('hfr_min_std', _MONITOR.hfr_min_std,
      'Per-joint HFR is judged only above this standard deviation over the window (rad).'),
     ('diagnostics_period_s', 1.0, 'Period of /diagnostics messages (s).'),
+    ('safe_stop_hardware_component', '',
+     'ros2_control hardware component to deactivate on a safe stop (Spot: SpotSystem, which '
+     'sits down and powers off); empty: never, the driver keeps the last target.'),
+    ('safe_stop_controller_manager', '/controller_manager',
+     'The controller manager whose set_hardware_component_state service is called.'),
+    ('safe_stop_power_off_on', ['estop', 'fault', 'shutdown'],
+     'Events that deactivate the component: estop, fault (after safe_stop_damping_s of '
+     'damping) and shutdown (SIGINT, SIGTERM, an exception).'),
+    ('safe_stop_damping_s', 1.0,
+     'Seconds of latched damping before an e-stop or fault deactivates the component.'),
+    ('safe_stop_timeout_s', 3.0, 'Seconds to wait for the service when shutting down.'),
 )
 
 
@@ -142,6 +154,7 @@ class ControllerNode(Node):
         self._command_layout = setup.command_layout
         self._use_float64_array = self._param('use_float64_array')
         self._check_forward_controller_joints()
+        self._init_safe_stop()
 
         command_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                                  history=HistoryPolicy.KEEP_LAST)
@@ -204,6 +217,78 @@ class ControllerNode(Node):
         self.get_logger().info(f'{controller} joints match the command order '
                                f'({len(reported)} joints)')
 
+    # -- safe stop: what the driver is left doing (see lpn_controller.safe_stop) --------------
+
+    def _init_safe_stop(self):
+        self._safe_stop = SafeStopPlanner(SafeStopConfig(
+            self._param('safe_stop_hardware_component'),
+            self._param('safe_stop_controller_manager'),
+            tuple(self._param('safe_stop_power_off_on') or ()),
+            self._param('safe_stop_damping_s'), self._param('safe_stop_timeout_s')))
+        self._power_off_client = None
+        if self._safe_stop.config.hardware_component:
+            # Only needed against a ros2_control driver: imported where it is asked for.
+            from controller_manager_msgs.srv import SetHardwareComponentState
+            self._power_off_type = SetHardwareComponentState
+            self._power_off_client = self.create_client(SetHardwareComponentState,
+                                                        self._safe_stop.config.service)
+
+    def _after_step_safe_stop(self, now_s):
+        safety = self._core.safety
+        request = self._safe_stop.after_step(now_s, safety.mode, safety.mode_start_s,
+                                             safety.reason, safety.estop_active)
+        if request is not None:
+            self._call_power_off(request)
+
+    def _call_power_off(self, request, executor=None):
+        """Ask the controller manager to deactivate the hardware; wait only with executor."""
+        config = self._safe_stop.config
+        client = self._power_off_client
+        ready = client.service_is_ready() if executor is None else \
+            client.wait_for_service(timeout_sec=config.timeout_s)
+        if not ready:
+            self._power_off_done(None, f'{config.service} is not available')
+            return
+        self.get_logger().warning(
+            f'{request.reason}: deactivating {request.component} through {config.service} '
+            '(Spot sits down and powers off)')
+        message = self._power_off_type.Request()
+        message.name = request.component
+        message.target_state.id = request.state_id
+        message.target_state.label = request.state_label
+        future = client.call_async(message)
+        if executor is None:
+            future.add_done_callback(lambda done: self._power_off_done(done.result()))
+            return
+        rclpy.spin_until_future_complete(self, future, executor=executor,
+                                         timeout_sec=config.timeout_s)
+        self._power_off_done(future.result() if future.done() else None,
+                             f'no answer within {config.timeout_s:g} s')
+
+    def _power_off_done(self, response, problem='the controller manager refused'):
+        ok = bool(response is not None and response.ok)
+        self._safe_stop.done(ok)
+        if ok:
+            self.get_logger().warning(f'{self._safe_stop.config.hardware_component} is '
+                                      'inactive: the robot sits down and powers off')
+        else:
+            self.get_logger().error(
+                f'could not deactivate the hardware ({problem}): the driver keeps streaming '
+                f'the last target. Stop it with: {stop_hint(self._safe_stop.config)}')
+
+    def safe_shutdown(self, cause, executor):
+        """Leave the driver safe as the node stops: a last damping command, then power off."""
+        self._core.engage_estop(self._now()[1], cause)
+        self._on_control_timer()   # the last target the driver keeps: the measured pose
+        request = self._safe_stop.at_shutdown(cause)
+        if request is not None and self._power_off_client is not None:
+            self._call_power_off(request, executor)
+        elif not self._safe_stop.powered_off:
+            self.get_logger().warning(
+                f'stopping ({cause}): the last command was passive damping (the measured pose), '
+                'which a ros2_control forward controller keeps streaming. Stop it with: '
+                f'{stop_hint(self._safe_stop.config)}')
+
     def _param(self, name):
         # Unset typed parameters read as None.
         return self.get_parameter_or(name).value
@@ -262,6 +347,10 @@ class ControllerNode(Node):
         return response
 
     def _on_reset_service(self, request, response):
+        refusal = self._safe_stop.reset_refusal()
+        if refusal:
+            response.success, response.message = False, refusal
+            return response
         self._log_transitions(filter(None, [self._core.reset_estop(self._now()[1])]))
         response.success = True
         response.message = 'e-stop released and faults cleared: waiting for fresh state'
@@ -270,6 +359,7 @@ class ControllerNode(Node):
     def _on_control_timer(self):
         now, now_s = self._now()
         output = self._core.step(now_s)
+        self._after_step_safe_stop(now_s)
         self._last_output = output
         self._log_transitions(output.transitions)
         stamp = now.to_msg()
@@ -312,28 +402,55 @@ class ControllerNode(Node):
         self._diagnostics_publisher.publish(diagnostics)
 
 
-def main(args=None):
-    """Run the controller node until shutdown; exit code 1 on a start-up error."""
-    rclpy.init(args=args)
-    node = None
+def _init_without_signal_handlers(args):
+    # rclpy's own handlers shut the context down on SIGINT/SIGTERM, after which no last command
+    # or service call is possible: the node handles both itself (see main).
     try:
-        node = ControllerNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (PolicyFormatError, JointMapError, ValueError) as error:  # MissingInputError too
-        get_logger('lpn_controller').fatal(f'cannot start: {error}')
-        return 1
-    except Exception:
-        # Ctrl-C shuts the context down from a signal handler, possibly while a callback takes
-        # a message or publishes: that is a normal stop, anything else is not.
-        if rclpy.ok():
+        from rclpy.signals import SignalHandlerOptions
+    except ImportError:
+        rclpy.init(args=args)
+    else:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+
+
+def main(args=None):
+    """Run the controller node until a signal, then stop safely; exit code 1 on start-up errors."""
+    _init_without_signal_handlers(args)
+    signals = []
+
+    def on_signal(number, frame):
+        signals.append(signal.Signals(number).name)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    node = None
+    executor = SingleThreadedExecutor()
+    try:
+        try:
+            node = ControllerNode()
+        except (PolicyFormatError, JointMapError, ValueError) as error:  # MissingInputError too
+            get_logger('lpn_controller').fatal(f'cannot start: {error}')
+            return 1
+        executor.add_node(node)
+        try:
+            # Short waits: a signal's handler runs between them (at the latest 0.1 s later).
+            while rclpy.ok() and not signals:
+                executor.spin_once(timeout_sec=0.1)
+        except ExternalShutdownException:
+            return 0
+        except Exception as error:
+            node.get_logger().fatal(f'{type(error).__name__}: {error}')
+            node.safe_shutdown('exception', executor)
             raise
+        if rclpy.ok():
+            node.safe_shutdown(signals[0] if signals else 'shutdown', executor)
     finally:
         # Ctrl-C in a terminal reaches a launched node twice (the process group, then launch's
-        # own SIGINT): the second must not turn a normal stop into a traceback.
+        # own SIGINT): later signals must not interrupt the stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if node is not None:
+            executor.remove_node(node)
             node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -17,6 +17,10 @@ A real robot's profile: how its driver's topics and joint names meet the control
       arm_f1x: {hold: measured, limits: [-1.57, 0.0]}   # hold: measured (at engagement) or rad
     driver_gains: spot_ros2_control     # the robot's joint PD gains come from that driver's
                                         # config file: the launch checks or warns (optional)
+    safe_stop:                          # optional: deactivate a ros2_control hardware component
+      hardware_component: SpotSystem    # through /[NS/]controller_manager ...
+      power_off_on: [estop, fault, shutdown]   # ... on these events
+      damping_s: 1.0                    # after this much damping (estop, fault)
     joint_names: {policy_joint: robot_joint, ...}   # unlisted joints keep their names
     joint_limits: {policy_joint: [lower, upper], ...}   # optional, rad, only tighter
     safety: {interpolation_duration_s: 5.0, ...}        # see SAFETY_PARAMETERS
@@ -37,6 +41,7 @@ from typing import Dict, Tuple
 
 from lpn_controller.joint_map import (CommandLayout, HeldJoint, HOLD_MEASURED, JointMap,
                                       JointMapError)
+from lpn_controller.safe_stop import EVENTS
 import yaml
 
 # Controller parameters a profile may set in `safety` (all doubles); the bringup tests check
@@ -45,7 +50,9 @@ SAFETY_PARAMETERS = ('state_timeout_s', 'max_tilt_rad', 'interpolation_duration_
                      'passive_extra_damping', 'frozen_imu_timeout_s')
 
 _TOP_KEYS = ('description', 'topics', 'forward_command_joints', 'forward_controller',
-             'held_joints', 'driver_gains', 'joint_names', 'joint_limits', 'safety')
+             'held_joints', 'driver_gains', 'safe_stop', 'joint_names', 'joint_limits',
+             'safety')
+_SAFE_STOP_KEYS = ('hardware_component', 'power_off_on', 'damping_s')
 # Drivers whose joint PD gains this package can write and check (spot_driver_config).
 DRIVER_GAINS = ('spot_ros2_control',)
 _HELD_KEYS = ('hold', 'limits')
@@ -80,6 +87,7 @@ class RobotProfile:
     forward_controller: str = ''
     held_joints: Tuple[HeldJoint, ...] = ()
     driver_gains: str = ''
+    safe_stop: Dict[str, object] = field(default_factory=dict)
 
     @property
     def topics(self):
@@ -138,6 +146,7 @@ def load_robot_profile(path):
     if driver_gains and driver_gains not in DRIVER_GAINS:
         raise RobotProfileError(source, 'driver_gains', f'{driver_gains!r} is not one of '
                                                         f'{", ".join(DRIVER_GAINS)}')
+    safe_stop = _safe_stop(data.get('safe_stop', {}), source)
     return RobotProfile(
         source=source, description=_text(data.get('description', ''), source, 'description',
                                          allow_empty=True),
@@ -147,7 +156,24 @@ def load_robot_profile(path):
         forward_command_joints=forward_joints,
         joint_names=joint_names, joint_limits=joint_limits, safety=safety,
         forward_controller=forward_controller, held_joints=held_joints,
-        driver_gains=driver_gains)
+        driver_gains=driver_gains, safe_stop=safe_stop)
+
+
+def _safe_stop(value, source):
+    spec = _mapping(value, source, 'safe_stop', _SAFE_STOP_KEYS)
+    if not spec:
+        return {}
+    component = _text(spec.get('hardware_component'), source, 'safe_stop.hardware_component')
+    events = [_text(event, source, 'safe_stop.power_off_on') for event in
+              _sequence(spec.get('power_off_on', list(EVENTS)), source, 'safe_stop.power_off_on')]
+    unknown = [event for event in events if event not in EVENTS]
+    if unknown:
+        raise RobotProfileError(source, 'safe_stop.power_off_on', f'unknown event(s) '
+                                f'{", ".join(unknown)}; known: {", ".join(EVENTS)}')
+    damping = _number(spec.get('damping_s', 1.0), source, 'safe_stop.damping_s')
+    if damping < 0:
+        raise RobotProfileError(source, 'safe_stop.damping_s', f'{damping} is negative')
+    return {'hardware_component': component, 'power_off_on': events, 'damping_s': damping}
 
 
 def _held_joints(value, source, forward_joints):
@@ -250,6 +276,12 @@ def controller_parameters(profile, metadata, namespace=''):
         lower, upper = _tightened_limits(profile, metadata)
         parameters['joint_lower_limits'], parameters['joint_upper_limits'] = lower, upper
     parameters.update(profile.safety)
+    if profile.safe_stop:
+        parameters.update(
+            safe_stop_hardware_component=profile.safe_stop['hardware_component'],
+            safe_stop_controller_manager=namespaced_topic('/controller_manager', namespace),
+            safe_stop_power_off_on=list(profile.safe_stop['power_off_on']),
+            safe_stop_damping_s=profile.safe_stop['damping_s'])
     return parameters
 
 

@@ -204,3 +204,17 @@ def test_spot_profile_matches_the_driver_interface(package_dir):
     assert order[:18] == list(metadata.joint_names)
     assert parameters['held_joint_names'] == ['arm_f1x']
     assert parameters['forward_controller_node'] == '/forward_position_controller'
+    assert parameters['safe_stop_hardware_component'] == 'SpotSystem'
+    assert parameters['safe_stop_power_off_on'] == ['estop', 'fault', 'shutdown']
+    spot1 = controller_parameters(profile, metadata, 'spot1')
+    assert spot1['safe_stop_controller_manager'] == '/spot1/controller_manager'
+    assert spot1['joint_states_topic'] == '/spot1/low_level/joint_states'
+
+
+def test_safe_stop_mistakes_are_named(tmp_path):
+    data = with_changes(safe_stop={'hardware_component': 'X', 'power_off_on': ['reboot']})
+    with pytest.raises(RobotProfileError, match=r'safe_stop\.power_off_on: unknown event'):
+        load_robot_profile(write(tmp_path, data))
+    data = with_changes(safe_stop={'power_off_on': ['estop']})
+    with pytest.raises(RobotProfileError, match=r'safe_stop\.hardware_component: missing'):
+        load_robot_profile(write(tmp_path, data))
