@@ -14,6 +14,7 @@ from lpn_controller.joint_map import (CommandLayout, JointMap, parse_held_joints
                                       parse_joint_remap)
 from lpn_controller.monitor import MonitorConfig, Threshold
 from lpn_controller.runtime import make_runtime
+from lpn_controller.safe_stop import SafeStopConfig
 from lpn_controller.safety import SafetyConfig
 import numpy as np
 
@@ -64,3 +65,11 @@ def build_controller(policy, param: Callable[[str], Any]) -> ControllerSetup:
     array_order = param('float64_array_joint_order') or list(joint_map.robot_joint_names)
     return ControllerSetup(core, joint_map,
                            CommandLayout(joint_map, array_order, core.held_joints))
+
+
+def safe_stop_config(param: Callable[[str], Any]) -> SafeStopConfig:
+    """Return the SafeStopConfig the node's ``safe_stop_*`` parameters describe."""
+    return SafeStopConfig(param('safe_stop_hardware_component') or '',
+                          param('safe_stop_controller_manager') or '/controller_manager',
+                          tuple(param('safe_stop_power_off_on') or ()),
+                          param('safe_stop_damping_s'), param('safe_stop_timeout_s'))

@@ -19,14 +19,14 @@ This is the only module of the package that imports ROS.
 import signal
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from lpn_controller.controller_setup import build_controller
+from lpn_controller.controller_setup import build_controller, safe_stop_config
 from lpn_controller.joint_map import forward_controller_mismatch, JointMapError
 from lpn_controller.message_fields import (
     imu_orientation_wxyz, monitor_diagnostic, safety_diagnostic, vector3_to_array)
 from lpn_controller.monitor import MonitorConfig
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
-from lpn_controller.safe_stop import SafeStopConfig, SafeStopPlanner, stop_hint
+from lpn_controller.safe_stop import SafeStopPlanner, stop_hint
 from lpn_controller.safety import SafetyConfig, SafetyMode
 from nav_msgs.msg import Odometry
 import numpy as np
@@ -220,11 +220,7 @@ class ControllerNode(Node):
     # -- safe stop: what the driver is left doing (see lpn_controller.safe_stop) --------------
 
     def _init_safe_stop(self):
-        self._safe_stop = SafeStopPlanner(SafeStopConfig(
-            self._param('safe_stop_hardware_component'),
-            self._param('safe_stop_controller_manager'),
-            tuple(self._param('safe_stop_power_off_on') or ()),
-            self._param('safe_stop_damping_s'), self._param('safe_stop_timeout_s')))
+        self._safe_stop = SafeStopPlanner(safe_stop_config(self._param))
         self._power_off_client = None
         if self._safe_stop.config.hardware_component:
             # Only needed against a ros2_control driver: imported where it is asked for.

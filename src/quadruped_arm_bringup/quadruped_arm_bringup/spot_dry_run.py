@@ -2,7 +2,8 @@
 Dry-run the robot launch against an emulated Spot driver: no robot, no ROS.
 
     python -m quadruped_arm_bringup.spot_dry_run [--robot-config NAME] [--policy P]
-        [--driver-config DIR] [--seconds S] [--spot-name NS] [--mock] --output DIR
+        [--driver-config DIR] [--seconds S] [--spot-name NS] [--mock] [--estop-at T]
+        --output DIR
 
 The emulator of spot_ros2_control's interface (``spot_emulator``) on the MuJoCo simulator core,
 wired to the controller core exactly as ``robot.launch.py robot:=spot_arm`` configures the
@@ -19,6 +20,9 @@ config file the robot would be started with); without it the emulated robot runs
 default gains, as a robot started without that file does. ``--robot-config
 menagerie_spot_arm`` runs on MuJoCo Menagerie's Spot (needs ``MENAGERIE_ROOT``). ``--mock``
 emulates the driver's mock hardware (NaN IMU, no odometry): the controller never engages.
+``--estop-at T`` engages the controller's e-stop T seconds in: the safe stop the node makes
+(``lpn_controller.safe_stop``, the profile's ``safe_stop``) then deactivates the emulated
+hardware, which sits the robot down and powers it off.
 """
 
 import argparse
@@ -29,11 +33,12 @@ import time
 from typing import List, Optional, Tuple
 
 from lpn_controller.bags import BagError, BagWriter
-from lpn_controller.controller_setup import build_controller
+from lpn_controller.controller_setup import build_controller, safe_stop_config
 from lpn_controller.message_fields import monitor_diagnostic, safety_diagnostic
 from lpn_controller.metrics import high_frequency_ratio
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
+from lpn_controller.safe_stop import SafeStopPlanner
 from lpn_controller.safety import SafetyMode
 import numpy as np
 from quadruped_arm_bringup.demo import policies_dir
@@ -88,6 +93,7 @@ class DryRunResult:
     commands_dropped: int = 0
     driver_errors: List[Tuple[float, str]] = field(default_factory=list)
     messages: int = 0
+    final_height_m: float = 0.0
 
     @property
     def stayed_up(self) -> bool:
@@ -97,10 +103,11 @@ class DryRunResult:
 
 
 def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=None,
-            namespace='', mode='robot', seed=0) -> DryRunResult:
+            namespace='', mode='robot', seed=0, estop_at_s=None) -> DryRunResult:
     """Run the emulated driver and the controller together for ``seconds``; record to ``bag``."""
     parameters = node_parameters(profile, policy.metadata, policy.source, namespace)
     setup = build_controller(policy, parameters.get)
+    safe_stop = SafeStopPlanner(safe_stop_config(parameters.get))
     core, joint_map, layout = setup.core, setup.joint_map, setup.command_layout
     driver = SpotDriverEmulator(robot_config, namespace, mode, gains, seed)
     if tuple(driver.joint_names) != tuple(layout.output_names):
@@ -141,8 +148,22 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
                 result.height_at_activation_m = float(output.base_pose[0][2])
             if core.safety.mode == SafetyMode.POLICY:
                 poses.append(np.concatenate(output.base_pose))
+        if estop_at_s is not None and now - start_time >= estop_at_s \
+                and not core.safety.estop_active:
+            transition = core.engage_estop(now, 'dry run')   # the node's ~/estop
+            if transition is not None:
+                result.transitions.append((now - start_time, transition.mode.value,
+                                           transition.reason))
         if step % control_every == 0:
             control = core.step(now)
+            safety = core.safety
+            request = safe_stop.after_step(now, safety.mode, safety.mode_start_s, safety.reason,
+                                           safety.estop_active)
+            if request is not None:   # the node's set_hardware_component_state call
+                ok = driver.set_hardware_state(request.component, request.state_label)
+                safe_stop.done(ok)
+                result.transitions.append((now - start_time, 'hardware ' + request.state_label,
+                                           f'{request.reason} (deactivated: {ok})'))
             last_phase = control.phase
             for transition in control.transitions:
                 result.transitions.append((transition.time_s - start_time,
@@ -175,6 +196,7 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
     result.final_mode, result.final_reason = core.safety.mode.value, core.safety.reason
     result.commands_dropped, result.driver_errors = driver.commands_dropped, driver.errors
     result.messages = bag.message_count
+    result.final_height_m = float(driver.sim.read_state().base_position[2])
     if len(poses) >= 2:
         poses = np.array(poses)
         result.min_height_under_policy_m = float(poses[:, 2].min())
@@ -206,6 +228,7 @@ def report(result: DryRunResult, gains_source: str) -> str:
                      f'{result.max_tilt_under_policy_deg:.1f} deg')
     if result.hfr is not None:
         lines.append(f'action HFR (above 10 Hz): {result.hfr:.4f}')
+    lines.append(f'base height at the end: {result.final_height_m:.3f} m')
     lines.append(f'{result.commands_sent} commands sent, {result.commands_dropped} dropped by '
                  f'the driver; {result.messages} messages recorded '
                  f'({result.wall_s:.1f} s wall for {result.seconds:g} s)')
@@ -231,6 +254,8 @@ def main(argv=None) -> int:
     parser.add_argument('--spot-name', default='', help="the driver's namespace")
     parser.add_argument('--mock', action='store_true',
                         help="emulate the driver's mock hardware (NaN IMU, no odometry)")
+    parser.add_argument('--estop-at', type=float, default=None, metavar='T',
+                        help="engage the controller's e-stop T seconds in (safe stop)")
     parser.add_argument('--seconds', type=float, default=DEFAULT_SECONDS)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', required=True, help='folder for the bag (DIR/bag)')
@@ -249,7 +274,8 @@ def main(argv=None) -> int:
         output.mkdir(parents=True, exist_ok=True)
         with BagWriter(output / 'bag') as bag:
             result = run_dry(policy, profile, args.seconds, bag, robot_config, gains,
-                             args.spot_name, 'mock' if args.mock else 'robot', args.seed)
+                             args.spot_name, 'mock' if args.mock else 'robot', args.seed,
+                             args.estop_at)
     except (BagError, ConfigError, DriverConfigError, PolicyFormatError, RobotProfileError,
             ValueError) as error:
         print(f'spot_dry_run: {error}', file=sys.stderr)

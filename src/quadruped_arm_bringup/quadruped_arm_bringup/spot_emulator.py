@@ -22,6 +22,9 @@ robot.launch.py and its controller can be dry-run with no robot:
   or, as the driver, Boston Dynamics' defaults;
 * under a namespace every topic moves under ``/NS/``, joint names become ``NS/<joint>`` and
   frames ``NS/<frame>``;
+* deactivating the hardware component (controller_manager's set_hardware_component_state,
+  :meth:`SpotDriverEmulator.set_hardware_state`) stops applying commands and emulates Spot's
+  safe power-off: the robot sits down (its legs fold over ``SIT_S``), then motor power is cut;
 * ``mock`` mode emulates the driver's mock hardware: states follow commands with no physics,
   the IMU reads NaN and there is no odometry.
 
@@ -58,6 +61,8 @@ MODES = ('robot', 'mock')
 # A powered-off Spot lies on its folded legs: hip y, knee per leg (rad).
 LYING_LEG = (0.0, 1.3, -2.6)
 SETTLE_S = 1.5
+SIT_S = 2.0              # the emulated safe power-off's sit-down time
+HARDWARE_COMPONENT = 'SpotSystem'
 JAW_INERTIA = 0.01       # kg m^2, the emulated gripper jaw of the packaged robot
 GRIPPER_LIMITS = (-1.57, 0.0)
 
@@ -134,6 +139,8 @@ class SpotDriverEmulator:
         self._last_error_s = -math.inf
         self._pending: Optional[np.ndarray] = None
         self._steps = 0
+        self.active = True
+        self._power_off: Optional[Tuple[float, np.ndarray]] = None
         # Activation: the first state read becomes the command (the pose the robot holds).
         self.targets = self._read()[0].copy()
         self.activation_pose = self.targets.copy()
@@ -174,6 +181,8 @@ class SpotDriverEmulator:
         second); the last accepted command is applied at the next controller update.
         """
         data = list(data)
+        if not self.active:
+            return None   # the hardware streams nothing while inactive; the controller is quiet
         if len(data) != len(self.joint_names):
             return self._error(f'command size ({len(data)}) does not match number of '
                                f'interfaces ({len(self.joint_names)})')
@@ -196,9 +205,11 @@ class SpotDriverEmulator:
         """Advance the physics by 1 ms; return what the driver publishes now."""
         self._steps += 1
         update = self._steps % STATE_EVERY == 0
-        if update and self._pending is not None:   # the controller manager's update
+        if update and self._pending is not None and self.active:   # the controller update
             self.targets, self._pending = self._pending, None
             self._apply(self.targets)
+        if self._power_off is not None:
+            self._sit_down()
         if self.mode == 'robot':
             self.sim.physics_step()
             if self._jaw is not None:
@@ -221,6 +232,30 @@ class SpotDriverEmulator:
                                rotate_into_world(state.base_orientation,
                                                  state.base_angular_velocity))
         return output
+
+    def set_hardware_state(self, component: str, state: str) -> bool:
+        """Answer set_hardware_component_state: 'inactive' sits the robot down, powers off."""
+        if component != HARDWARE_COMPONENT or state not in ('inactive', 'active'):
+            return False
+        if state == 'active':
+            return self.active   # re-activation would take the lease again: not emulated
+        if self.active:
+            self.active, self._pending = False, None
+            self._power_off = (self.sim.time, self._read()[0].copy())
+        return True
+
+    def _sit_down(self):
+        start_s, pose = self._power_off
+        fraction = (self.sim.time - start_s) / SIT_S
+        if fraction >= 1.0:
+            if self.mode == 'robot' and np.any(self.sim.kp):
+                self.sim.set_pd_gains(0.0, 0.0)   # motor power cut
+            return
+        lying = pose.copy()
+        for leg in range(4):
+            lying[3 * leg + 1:3 * leg + 3] = LYING_LEG[1:]
+        self.targets = pose + min(fraction, 1.0) * (lying - pose)
+        self._apply(self.targets)
 
     def _apply(self, targets):
         if self.mode == 'mock':

@@ -82,6 +82,27 @@ def test_dry_run_stands_up_trots_and_records_the_driver_topics(package_dir, tmp_
         assert bag.read_series('/forward_position_controller/commands').values.shape[1] == 19
 
 
+def test_estop_in_the_dry_run_deactivates_the_hardware_and_the_robot_sits(tmp_path, capsys):
+    assert dry_run(['--seconds', '8', '--estop-at', '6', '--output', str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert '-> damping: e-stop (dry run)' in printed
+    assert '-> hardware inactive: estop: e-stop (dry run) (deactivated: True)' in printed
+    height = float(printed.split('base height at the end: ')[1].split(' m')[0])
+    assert height < 0.2   # sat down and powered off
+
+
+def test_emulated_power_off_ignores_later_commands():
+    driver = SpotDriverEmulator()
+    assert not driver.set_hardware_state('OtherSystem', 'inactive')
+    assert driver.set_hardware_state('SpotSystem', 'inactive') and not driver.active
+    before = driver.targets.copy()
+    assert driver.command(np.zeros(19)) is None
+    for _ in range(30):
+        driver.step()
+    assert not np.allclose(driver.targets[:12], 0.0)
+    assert np.allclose(driver.targets[12:], before[12:])   # the arm is not moved
+
+
 def test_mock_dry_run_never_engages_and_names_why(package_dir, tmp_path, capsys):
     assert dry_run(['--mock', '--seconds', '1', '--output', str(tmp_path)]) == 0
     printed = capsys.readouterr().out
