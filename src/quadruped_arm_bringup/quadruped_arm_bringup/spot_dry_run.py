@@ -94,6 +94,7 @@ class DryRunResult:
     driver_errors: List[Tuple[float, str]] = field(default_factory=list)
     messages: int = 0
     final_height_m: float = 0.0
+    unconnected: List[str] = field(default_factory=list)
 
     @property
     def stayed_up(self) -> bool:
@@ -110,15 +111,21 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
     safe_stop = SafeStopPlanner(safe_stop_config(parameters.get))
     core, joint_map, layout = setup.core, setup.joint_map, setup.command_layout
     driver = SpotDriverEmulator(robot_config, namespace, mode, gains, seed)
-    if tuple(driver.joint_names) != tuple(layout.output_names):
-        raise ValueError(f'the profile sends {layout.output_names}, the driver commands '
-                         f'{driver.joint_names}')
     names = list(driver.joint_names)
     topic = {key: driver.topic(key) for key in (JOINT_STATES, IMU, ODOMETRY, COMMANDS)}
     targets_topic = controller_topic(parameters['joint_targets_topic'])
+    # Only what the node would subscribe or publish to reaches the other side.
+    listens = {JOINT_STATES: parameters['joint_states_topic'], IMU: parameters['imu_topic'],
+               ODOMETRY: parameters['odom_topic'] if core.builder.uses_linear_velocity else '',
+               COMMANDS: parameters['float64_array_topic'] if parameters['use_float64_array']
+               else ''}
+    wired = {key: listens[key] == topic[key] for key in listens}
     control_every = int(round(PHYSICS_RATE_HZ / core.control_rate_hz))
     diagnostics_every = int(round(PHYSICS_RATE_HZ * DIAGNOSTICS_EVERY_S))
     result = DryRunResult(seconds)
+    result.unconnected = [f'the controller uses {listens[key] or "no topic"} where the driver '
+                          f'has {topic[key]}' for key in listens
+                          if not wired[key] and (key != ODOMETRY or listens[key])]
     poses, actions = [], []
     last_phase, start = None, time.perf_counter()
     start_time = driver.sim.time
@@ -130,19 +137,22 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
             bag.write_joint_state(topic[JOINT_STATES], now, names, positions, velocities,
                                   efforts)
             # The node's conversion (node.py _on_joint_state).
-            core.set_joint_state(now, joint_map.to_policy_order(names, positions),
-                                 joint_map.to_policy_order(names, velocities))
-            core.set_held_joint_positions(layout.held_positions(names, positions))
+            if wired[JOINT_STATES]:
+                core.set_joint_state(now, joint_map.to_policy_order(names, positions),
+                                     joint_map.to_policy_order(names, velocities))
+                core.set_held_joint_positions(layout.held_positions(names, positions))
         if output.imu is not None:
             orientation, rates, acceleration = output.imu
             bag.write_imu(topic[IMU], now, orientation, rates, acceleration,
                           driver.frame(IMU_FRAME))
-            core.set_imu(now, orientation, rates)
+            if wired[IMU]:
+                core.set_imu(now, orientation, rates)
         if output.odometry is not None:
             position, orientation, linear, angular = output.odometry
             bag.write_odometry(topic[ODOMETRY], now, driver.frame(ODOM_FRAME),
                                driver.frame(BODY_FRAME), position, orientation, linear, angular)
-            core.set_odometry(now, linear)   # the node's conversion (node.py _on_odometry)
+            if wired[ODOMETRY]:
+                core.set_odometry(now, linear)   # the node's conversion (node._on_odometry)
         if output.base_pose is not None:
             if step <= 3:
                 result.height_at_activation_m = float(output.base_pose[0][2])
@@ -177,9 +187,10 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
                                       control.joint_targets)
                 if control.held_targets is not None:
                     array = layout.assemble(control.joint_targets, control.held_targets)
-                    bag.write_float64_array(topic[COMMANDS], now, array)
-                    driver.command(array)
-                    result.commands_sent += 1
+                    if wired[COMMANDS]:
+                        bag.write_float64_array(topic[COMMANDS], now, array)
+                        driver.command(array)
+                        result.commands_sent += 1
             if control.action is not None:
                 bag.write_joint_state(CONTROLLER_ACTION_TOPIC, now,
                                       joint_map.policy_joint_names, control.action)
@@ -194,7 +205,8 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
                  *monitor_diagnostic(core.monitor_report()))])
     result.wall_s = time.perf_counter() - start
     result.final_mode, result.final_reason = core.safety.mode.value, core.safety.reason
-    result.commands_dropped, result.driver_errors = driver.commands_dropped, driver.errors
+    result.commands_dropped = driver.commands_dropped
+    result.driver_errors = [(time_s - start_time, text) for time_s, text in driver.errors]
     result.messages = bag.message_count
     result.final_height_m = float(driver.sim.read_state().base_position[2])
     if len(poses) >= 2:
@@ -211,6 +223,7 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
 def report(result: DryRunResult, gains_source: str) -> str:
     """Return the dry run's figures as printed lines."""
     lines = [f'joint gains: {gains_source}']
+    lines += [f'NOT CONNECTED: {text}' for text in result.unconnected]
     for time_s, mode, reason in result.transitions:
         lines.append(f'  {time_s:6.2f} s -> {mode}: {reason}')
     up = 'yes' if result.stayed_up else 'no'

@@ -103,6 +103,29 @@ def test_emulated_power_off_ignores_later_commands():
     assert np.allclose(driver.targets[12:], before[12:])   # the arm is not moved
 
 
+def test_a_profile_written_for_another_driver_fails_loudly_in_the_dry_run(package_dir, tmp_path,
+                                                                          capsys):
+    import yaml
+    profile = yaml.safe_load((package_dir / 'config' / 'robots' / 'spot_arm.yaml').read_text())
+    old = dict(profile, forward_command_joints=profile['forward_command_joints'][:18])
+    del old['held_joints']
+    old['topics'] = dict(profile['topics'], joint_states='/joint_states')
+    path = tmp_path / 'old.yaml'
+    path.write_text(yaml.safe_dump(old))
+    assert dry_run(['--robot-profile', str(path), '--seconds', '1', '--output',
+                    str(tmp_path / 'a')]) == 0
+    printed = capsys.readouterr().out
+    assert 'NOT CONNECTED: the controller uses /joint_states where the driver has ' \
+           '/low_level/joint_states' in printed
+    old['topics']['joint_states'] = '/low_level/joint_states'
+    path.write_text(yaml.safe_dump(old))
+    assert dry_run(['--robot-profile', str(path), '--seconds', '2', '--output',
+                    str(tmp_path / 'b')]) == 0
+    printed = capsys.readouterr().out
+    assert '100 commands sent, 100 dropped by the driver' in printed
+    assert 'command size (18) does not match number of interfaces (19)' in printed
+
+
 def test_mock_dry_run_never_engages_and_names_why(package_dir, tmp_path, capsys):
     assert dry_run(['--mock', '--seconds', '1', '--output', str(tmp_path)]) == 0
     printed = capsys.readouterr().out
