@@ -3,7 +3,7 @@ Dry-run the robot launch against an emulated Spot driver: no robot, no ROS.
 
     python -m quadruped_arm_bringup.spot_dry_run [--robot-config NAME] [--policy P]
         [--driver-config DIR] [--seconds S] [--spot-name NS] [--mock] [--estop-at T]
-        --output DIR
+        [--stop-at T [--stop-signal SIGINT|SIGTERM|SIGKILL]] --output DIR
 
 The emulator of spot_ros2_control's interface (``spot_emulator``) on the MuJoCo simulator core,
 wired to the controller core exactly as ``robot.launch.py robot:=spot_arm`` configures the
@@ -22,7 +22,9 @@ menagerie_spot_arm`` runs on MuJoCo Menagerie's Spot (needs ``MENAGERIE_ROOT``).
 emulates the driver's mock hardware (NaN IMU, no odometry): the controller never engages.
 ``--estop-at T`` engages the controller's e-stop T seconds in: the safe stop the node makes
 (``lpn_controller.safe_stop``, the profile's ``safe_stop``) then deactivates the emulated
-hardware, which sits the robot down and powers it off.
+hardware, which sits the robot down and powers it off. ``--stop-at T [--stop-signal SIG]``
+ends the node: SIGINT or SIGTERM as the node handles them (a last damping command, then the
+hardware deactivated), SIGKILL with nothing, the driver streaming the last target on.
 """
 
 import argparse
@@ -95,6 +97,7 @@ class DryRunResult:
     messages: int = 0
     final_height_m: float = 0.0
     unconnected: List[str] = field(default_factory=list)
+    max_tilt_after_stop_deg: Optional[float] = None
 
     @property
     def stayed_up(self) -> bool:
@@ -104,8 +107,15 @@ class DryRunResult:
 
 
 def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=None,
-            namespace='', mode='robot', seed=0, estop_at_s=None) -> DryRunResult:
-    """Run the emulated driver and the controller together for ``seconds``; record to ``bag``."""
+            namespace='', mode='robot', seed=0, estop_at_s=None,
+            stop: Optional[Tuple[float, str]] = None) -> DryRunResult:
+    """
+    Run the emulated driver and the controller together for ``seconds``; record to ``bag``.
+
+    ``stop`` (time, signal) ends the controller node then: SIGINT or SIGTERM as the node's
+    safe_shutdown does (e-stop, a last damping command, the hardware deactivated), SIGKILL with
+    nothing (the driver keeps the last target).
+    """
     parameters = node_parameters(profile, policy.metadata, policy.source, namespace)
     setup = build_controller(policy, parameters.get)
     safe_stop = SafeStopPlanner(safe_stop_config(parameters.get))
@@ -129,9 +139,12 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
     poses, actions = [], []
     last_phase, start = None, time.perf_counter()
     start_time = driver.sim.time
+    node_alive = True
+    result.max_tilt_after_stop_deg = None
     for step in range(1, int(round(seconds * PHYSICS_RATE_HZ)) + 1):
         output = driver.step()
         now = output.time
+        stopping = node_alive and stop is not None and now - start_time >= stop[0]
         if output.joint_state is not None:
             positions, velocities, efforts = output.joint_state
             bag.write_joint_state(topic[JOINT_STATES], now, names, positions, velocities,
@@ -156,19 +169,30 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
         if output.base_pose is not None:
             if step <= 3:
                 result.height_at_activation_m = float(output.base_pose[0][2])
-            if core.safety.mode == SafetyMode.POLICY:
+            if core.safety.mode == SafetyMode.POLICY and node_alive:
                 poses.append(np.concatenate(output.base_pose))
+            elif not node_alive:
+                result.max_tilt_after_stop_deg = max(
+                    result.max_tilt_after_stop_deg,
+                    float(np.degrees(tilt_angle(output.base_pose[1]))))
         if estop_at_s is not None and now - start_time >= estop_at_s \
                 and not core.safety.estop_active:
             transition = core.engage_estop(now, 'dry run')   # the node's ~/estop
             if transition is not None:
                 result.transitions.append((now - start_time, transition.mode.value,
                                            transition.reason))
-        if step % control_every == 0:
+        if stopping:
+            node_alive = False
+            result.max_tilt_after_stop_deg = 0.0
+            result.transitions.append((now - start_time, 'node stopped', stop[1]))
+            if stop[1] != 'SIGKILL':   # the node's safe_shutdown
+                core.engage_estop(now, stop[1])
+        if (step % control_every == 0 and node_alive) or (stopping and stop[1] != 'SIGKILL'):
             control = core.step(now)
             safety = core.safety
-            request = safe_stop.after_step(now, safety.mode, safety.mode_start_s, safety.reason,
-                                           safety.estop_active)
+            request = (safe_stop.after_step(now, safety.mode, safety.mode_start_s,
+                                            safety.reason, safety.estop_active)
+                       if node_alive else safe_stop.at_shutdown(stop[1]))
             if request is not None:   # the node's set_hardware_component_state call
                 ok = driver.set_hardware_state(request.component, request.state_label)
                 safe_stop.done(ok)
@@ -195,7 +219,7 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
                 bag.write_joint_state(CONTROLLER_ACTION_TOPIC, now,
                                       joint_map.policy_joint_names, control.action)
                 actions.append(policy.metadata.action_scale * control.action)
-        if step % diagnostics_every == 0:
+        if step % diagnostics_every == 0 and node_alive:
             safety = core.safety
             bag.write_diagnostics(now, [
                 ('lpn_controller: safety', 'lpn_controller', *safety_diagnostic(
@@ -205,6 +229,8 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
                  *monitor_diagnostic(core.monitor_report()))])
     result.wall_s = time.perf_counter() - start
     result.final_mode, result.final_reason = core.safety.mode.value, core.safety.reason
+    if not node_alive:
+        result.final_mode = f'node stopped by {stop[1]}, last mode {result.final_mode}'
     result.commands_dropped = driver.commands_dropped
     result.driver_errors = [(time_s - start_time, text) for time_s, text in driver.errors]
     result.messages = bag.message_count
@@ -242,6 +268,8 @@ def report(result: DryRunResult, gains_source: str) -> str:
     if result.hfr is not None:
         lines.append(f'action HFR (above 10 Hz): {result.hfr:.4f}')
     lines.append(f'base height at the end: {result.final_height_m:.3f} m')
+    if result.max_tilt_after_stop_deg is not None:
+        lines.append(f'after the node stopped: max tilt {result.max_tilt_after_stop_deg:.1f} deg')
     lines.append(f'{result.commands_sent} commands sent, {result.commands_dropped} dropped by '
                  f'the driver; {result.messages} messages recorded '
                  f'({result.wall_s:.1f} s wall for {result.seconds:g} s)')
@@ -269,6 +297,10 @@ def main(argv=None) -> int:
                         help="emulate the driver's mock hardware (NaN IMU, no odometry)")
     parser.add_argument('--estop-at', type=float, default=None, metavar='T',
                         help="engage the controller's e-stop T seconds in (safe stop)")
+    parser.add_argument('--stop-at', type=float, default=None, metavar='T',
+                        help='end the controller node T seconds in (see --stop-signal)')
+    parser.add_argument('--stop-signal', default='SIGINT', choices=('SIGINT', 'SIGTERM',
+                                                                    'SIGKILL'))
     parser.add_argument('--seconds', type=float, default=DEFAULT_SECONDS)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', required=True, help='folder for the bag (DIR/bag)')
@@ -288,7 +320,8 @@ def main(argv=None) -> int:
         with BagWriter(output / 'bag') as bag:
             result = run_dry(policy, profile, args.seconds, bag, robot_config, gains,
                              args.spot_name, 'mock' if args.mock else 'robot', args.seed,
-                             args.estop_at)
+                             args.estop_at,
+                             None if args.stop_at is None else (args.stop_at, args.stop_signal))
     except (BagError, ConfigError, DriverConfigError, PolicyFormatError, RobotProfileError,
             ValueError) as error:
         print(f'spot_dry_run: {error}', file=sys.stderr)

@@ -91,6 +91,16 @@ def test_estop_in_the_dry_run_deactivates_the_hardware_and_the_robot_sits(tmp_pa
     assert height < 0.2   # sat down and powered off
 
 
+@pytest.mark.parametrize('signal, deactivated', [('SIGTERM', True), ('SIGKILL', False)])
+def test_node_stop_in_the_dry_run(tmp_path, capsys, signal, deactivated):
+    assert dry_run(['--seconds', '7', '--stop-at', '6', '--stop-signal', signal,
+                    '--output', str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert f'-> node stopped: {signal}' in printed
+    assert ('hardware inactive: shutdown: SIGTERM (deactivated: True)' in printed) == deactivated
+    assert 'after the node stopped: max tilt' in printed
+
+
 def test_emulated_power_off_ignores_later_commands():
     driver = SpotDriverEmulator()
     assert not driver.set_hardware_state('OtherSystem', 'inactive')
