@@ -12,7 +12,7 @@ Passive damping with position targets only: the robot's joint PD computes
 """
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from lpn_controller.joint_map import HeldJoint
 from lpn_controller.monitor import Level, MonitorConfig, MonitorReport, SmoothnessMonitor
@@ -21,6 +21,9 @@ from lpn_controller.observation import (body_tilt, EXTRA_INPUTS, motion_phase,
 from lpn_controller.runtime import PolicyRuntime
 from lpn_controller.safety import (
     SafetyConfig, SafetyInputs, SafetyMode, SafetyStateMachine, Transition)
+from lpn_controller.state_inputs import (
+    as_float_array, checked_orientation, checked_vector, InvalidInput, OdometryConfig,
+    rotate_into_body)
 import numpy as np
 
 
@@ -42,10 +45,11 @@ class ControllerConfig:
 
     ``supplied_inputs`` names the inputs beyond joint states and IMU the caller will feed
     (``'command'`` through set_command, ``'odometry'`` through set_odometry); a policy that
-    observes another is refused at construction.
+    observes another is refused at construction. ``odometry``: the odometry's twist frame,
+    timeout and whether it, not the IMU, gives the body orientation (state_inputs.py).
 
     ``held_joints`` are joints the robot's command carries that the policy does not drive
-    (Spot's gripper on its forward controller): see :meth:`ControllerCore.held_targets`.
+    (Spot's gripper on its forward controller): see :meth:`ControllerCore._held_targets`.
     """
 
     safety: SafetyConfig = SafetyConfig()
@@ -54,6 +58,7 @@ class ControllerConfig:
     control_rate_hz: Optional[float] = None
     supplied_inputs: Tuple[str, ...] = ('command', 'odometry')
     held_joints: Tuple[HeldJoint, ...] = ()
+    odometry: OdometryConfig = OdometryConfig()
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,11 @@ class ControllerCore:
         missing = [name for name, source in zip(
             (term.name for term in self.builder.terms if term.name in EXTRA_INPUTS),
             self.builder.extra_inputs) if source not in config.supplied_inputs]
+        if (config.odometry.orientation_source == 'odometry'
+                and 'odometry' not in config.supplied_inputs):
+            raise MissingInputError(
+                "the body orientation is to come from odometry (orientation_source 'odometry') "
+                f"but this controller is given no odometry input{INPUT_HINTS['odometry']}")
         if missing:
             raise MissingInputError('; '.join(
                 f'the policy observes {name!r} ({TERM_DESCRIPTIONS[name]}) but this controller '
@@ -125,6 +135,11 @@ class ControllerCore:
         self._imu_changed_time: Optional[float] = None
         self._linear_velocity: Optional[np.ndarray] = None
         self._odometry_time: Optional[float] = None
+        #: Whether odometry is read at all: for the base velocity, or for the orientation.
+        self.reads_odometry = (self.builder.uses_linear_velocity
+                               or config.odometry.orientation_source == 'odometry')
+        # The latest rejected message of each input, by input: the reason damping is held.
+        self._rejected: Dict[str, str] = {}
         command_size = (self.builder.term_slice('command').stop
                         - self.builder.term_slice('command').start
                         if self.builder.uses_command else 0)
@@ -138,34 +153,98 @@ class ControllerCore:
 
     def set_joint_state(self, now_s: float, positions: np.ndarray,
                         velocities: Optional[np.ndarray]):
-        """Store joint positions (rad) and velocities (rad/s; None reads as unknown)."""
-        self._positions = np.asarray(positions, dtype=np.float64)
+        """
+        Store joint positions (rad) and velocities (rad/s; None reads as unknown).
+
+        Arrays of the wrong length are rejected (damping, named); NaN values are stored and
+        name the damping reason, while the last finite positions stay the damping targets.
+        """
+        num_joints = self.metadata.num_joints
+        try:
+            positions = as_float_array(positions, 'joint positions', num_joints)
+            velocities = (np.full(num_joints, np.nan) if velocities is None
+                          else as_float_array(velocities, 'joint velocities', num_joints))
+        except InvalidInput as error:
+            self.reject_message('joint states', str(error))
+            return
+        self._rejected.pop('joint states', None)
+        self._positions = positions
         if np.all(np.isfinite(self._positions)):
             self._last_finite_positions = self._positions
-        self._velocities = (np.full(self.metadata.num_joints, np.nan) if velocities is None
-                            else np.asarray(velocities, dtype=np.float64))
+        self._velocities = velocities
         self._joint_state_time = now_s
 
-    def set_imu(self, now_s: float, orientation_wxyz: np.ndarray, angular_velocity: np.ndarray):
-        """Store the body orientation [w, x, y, z] and body-frame angular velocity (rad/s)."""
-        self._orientation = np.asarray(orientation_wxyz, dtype=np.float64)
-        self._angular_velocity = np.asarray(angular_velocity, dtype=np.float64)
-        self._tilt = float(body_tilt(self._orientation))
+    def set_imu(self, now_s: float, orientation_wxyz: Optional[np.ndarray],
+                angular_velocity: np.ndarray):
+        """
+        Store the body orientation [w, x, y, z] and body-frame angular velocity (rad/s).
+
+        ``orientation_wxyz`` None: the IMU reports none. Unless the orientation comes from the
+        odometry, a missing, zero, non-finite or non-unit orientation rejects the reading, as
+        do non-finite rates: damping (or waiting) with the reason, never an exception.
+        """
+        from_imu = self.config.odometry.orientation_source == 'imu'
+        try:
+            rates = checked_vector(angular_velocity, 'IMU angular velocity')
+            orientation = (checked_orientation(orientation_wxyz, 'IMU orientation') if from_imu
+                           else None)
+        except InvalidInput as error:
+            self.reject_message('IMU', str(error))
+            return
+        self._rejected.pop('IMU', None)
+        self._angular_velocity = rates
+        if orientation is not None:
+            self._set_orientation(orientation)
         self._imu_time = now_s
-        # Bytes, not values: "bit-identical" is the test, and NaN readings compare too.
-        reading = self._orientation.tobytes() + self._angular_velocity.tobytes()
+        # Bytes, not values: "bit-identical" is the test.
+        reading = (b'' if orientation is None else orientation.tobytes()) + rates.tobytes()
         if reading != self._imu_reading:
             self._imu_reading = reading
             self._imu_changed_time = now_s
 
-    def set_odometry(self, now_s: float, linear_velocity_body: np.ndarray):
-        """Store the base linear velocity in the body frame (m/s), the odometry twist."""
-        self._linear_velocity = np.asarray(linear_velocity_body, dtype=np.float64)
+    def set_odometry(self, now_s: float, linear_velocity: np.ndarray,
+                     orientation_wxyz: Optional[np.ndarray] = None):
+        """
+        Store the odometry twist's linear velocity (m/s) and, if used, its pose orientation.
+
+        The twist is in the frame ``config.odometry.twist_frame`` names: the body (nav_msgs'
+        child frame) or odom, then rotated into the body with this message's orientation. The
+        orientation is read only for that or for ``orientation_source: odometry``; a bad one,
+        or a non-finite twist, rejects the message (damping with the reason).
+        """
+        odometry = self.config.odometry
+        try:
+            velocity = checked_vector(linear_velocity, 'odometry twist linear velocity')
+            orientation = None
+            if odometry.twist_frame == 'odom' or odometry.orientation_source == 'odometry':
+                orientation = checked_orientation(orientation_wxyz, 'odometry orientation')
+        except InvalidInput as error:
+            self.reject_message('odometry', str(error))
+            return
+        self._rejected.pop('odometry', None)
+        if odometry.twist_frame == 'odom':
+            velocity = rotate_into_body(orientation, velocity)
+        self._linear_velocity = velocity
+        if odometry.orientation_source == 'odometry':
+            self._set_orientation(orientation)
         self._odometry_time = now_s
+
+    def _set_orientation(self, orientation: np.ndarray):
+        self._orientation = orientation
+        self._tilt = float(body_tilt(orientation))
+
+    def reject_message(self, source: str, reason: str):
+        """
+        Record that a message of ``source`` could not be used, and why.
+
+        Until a good message of the same source arrives the controller does not leave WAITING,
+        and a running policy is replaced by latched damping, with this reason.
+        """
+        self._rejected[source] = f'{source} message rejected: {reason}'
 
     def set_command(self, command: np.ndarray):
         """Store the task command (only used if the observation layout has a command term)."""
-        command = np.asarray(command, dtype=np.float64)
+        command = as_float_array(command, 'command')
         if command.shape != self._command.shape:
             raise ValueError(f'command has {command.size} values, the policy expects '
                              f'{self._command.size}')
@@ -183,18 +262,24 @@ class ControllerCore:
         def age(stamp):
             return None if stamp is None else now_s - stamp
 
-        inputs = [self._positions, self._velocities, self._orientation, self._angular_velocity,
-                  self._command]
+        inputs = [('joint positions', self._positions), ('joint velocities', self._velocities),
+                  ('body orientation', self._orientation),
+                  ('IMU angular velocity', self._angular_velocity), ('command', self._command)]
         extra_ages = ()
         if self.builder.uses_linear_velocity:
-            inputs.append(self._linear_velocity)
-            extra_ages = (('odometry', age(self._odometry_time)),)
-        finite = all(value is not None and bool(np.all(np.isfinite(value))) for value in inputs)
+            inputs.append(('odometry twist', self._linear_velocity))
+        if self.reads_odometry:
+            extra_ages = (('odometry', age(self._odometry_time),
+                           self.config.odometry.timeout_s),)
+        non_finite = [name for name, value in inputs
+                      if value is None or not np.all(np.isfinite(value))]
         # Measured between messages, not up to now: an IMU that stops is stale, not frozen.
         unchanged = (None if self._imu_time is None
                      else self._imu_time - self._imu_changed_time)
-        return SafetyInputs(age(self._joint_state_time), age(self._imu_time), finite,
-                            self._tilt, extra_ages, unchanged)
+        return SafetyInputs(age(self._joint_state_time), age(self._imu_time), not non_finite,
+                            self._tilt, extra_ages, unchanged,
+                            rejected_message=next(iter(self._rejected.values()), None),
+                            non_finite=', '.join(non_finite) or None)
 
     def step(self, now_s: float) -> ControlOutput:
         """Run one control step at time ``now_s`` and return what to command."""

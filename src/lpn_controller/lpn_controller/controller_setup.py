@@ -16,6 +16,7 @@ from lpn_controller.monitor import MonitorConfig, Threshold
 from lpn_controller.runtime import make_runtime
 from lpn_controller.safe_stop import SafeStopConfig
 from lpn_controller.safety import SafetyConfig
+from lpn_controller.state_inputs import OdometryConfig
 import numpy as np
 
 
@@ -46,7 +47,9 @@ def controller_config(param: Callable[[str], Any]) -> ControllerConfig:
         supplied_inputs=('command',) + (('odometry',) if param('odom_topic') else ()),
         held_joints=parse_held_joints(
             param('held_joint_names'), param('held_joint_holds'),
-            param('held_joint_lower_limits'), param('held_joint_upper_limits')))
+            param('held_joint_lower_limits'), param('held_joint_upper_limits')),
+        odometry=OdometryConfig(param('odom_twist_frame'), param('odom_timeout_s'),
+                                param('orientation_source')))
 
 
 def build_controller(policy, param: Callable[[str], Any]) -> ControllerSetup:

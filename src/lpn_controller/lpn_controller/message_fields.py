@@ -5,10 +5,11 @@ Functions take plain values or duck-typed objects with the message's attribute n
 are tested without rclpy. ROS quaternions are (x, y, z, w); library code uses [w, x, y, z].
 """
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from lpn_controller.monitor import MonitorReport
 from lpn_controller.safety import SafetyMode
+from lpn_controller.state_inputs import as_float_array, InvalidInput
 import numpy as np
 
 
@@ -38,6 +39,66 @@ def imu_orientation_wxyz(imu) -> np.ndarray:
     if len(covariance) > 0 and covariance[0] == -1.0:
         return np.full(4, np.nan)
     return quaternion_to_wxyz(imu.orientation)
+
+
+def joint_state_fields(message) -> Tuple[List[str], np.ndarray, Optional[np.ndarray]]:
+    """
+    Return (names, positions, velocities or None) of a sensor_msgs/JointState.
+
+    Raises InvalidInput for no names, a name that is not text or is listed twice, positions not
+    one per name, or velocities neither one per name nor absent (an empty list: None). Values
+    may be NaN: the controller names and handles those.
+    """
+    names = list(message.name)
+    if not names:
+        raise InvalidInput('no joint names')
+    if not all(isinstance(name, str) and name for name in names):
+        raise InvalidInput(f'a joint name is empty or not text: {names!r}')
+    if len(set(names)) != len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise InvalidInput(f'joint(s) listed twice: {", ".join(twice)}')
+    positions = as_float_array(message.position, 'position', len(names))
+    velocities = None
+    if len(message.velocity) > 0:
+        velocities = as_float_array(message.velocity, 'velocity', len(names))
+    return names, positions, velocities
+
+
+def imu_fields(imu) -> Tuple[Optional[np.ndarray], np.ndarray]:
+    """
+    Return (orientation [w, x, y, z] or None, angular velocity) of a sensor_msgs/Imu.
+
+    None when the IMU says it has no orientation (REP 145: orientation_covariance[0] == -1);
+    the values are not checked here (the controller checks what it reads).
+    """
+    covariance = as_float_array(imu.orientation_covariance, 'orientation_covariance')
+    orientation = None
+    if not (covariance.size > 0 and covariance[0] == -1.0):
+        orientation = as_float_array(_wxyz_values(imu.orientation), 'orientation', 4)
+    return orientation, as_float_array(_xyz_values(imu.angular_velocity),
+                                       'angular_velocity', 3)
+
+
+def odometry_fields(odometry) -> Tuple[np.ndarray, np.ndarray]:
+    """Return (twist linear velocity, pose orientation [w, x, y, z]) of a nav_msgs/Odometry."""
+    return (as_float_array(_xyz_values(odometry.twist.twist.linear),
+                           'twist.twist.linear', 3),
+            as_float_array(_wxyz_values(odometry.pose.pose.orientation),
+                           'pose.pose.orientation', 4))
+
+
+def command_fields(message) -> np.ndarray:
+    """Return the values of a std_msgs/Float64MultiArray command."""
+    return as_float_array(message.data, 'data')
+
+
+def _wxyz_values(quaternion) -> list:
+    # A list, not an array: a field of the wrong type then fails in as_float_array, named.
+    return [quaternion.w, quaternion.x, quaternion.y, quaternion.z]
+
+
+def _xyz_values(vector) -> list:
+    return [vector.x, vector.y, vector.z]
 
 
 def stamp_to_seconds(stamp) -> float:

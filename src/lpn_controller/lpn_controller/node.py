@@ -19,17 +19,19 @@ This is the only module of the package that imports ROS.
 import signal
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from lpn_controller.controller import ControlOutput
 from lpn_controller.controller_setup import build_controller, safe_stop_config
 from lpn_controller.joint_map import forward_controller_mismatch, JointMapError
 from lpn_controller.message_fields import (
-    imu_orientation_wxyz, monitor_diagnostic, safety_diagnostic, vector3_to_array)
+    command_fields, imu_fields, joint_state_fields, monitor_diagnostic, odometry_fields,
+    safety_diagnostic)
 from lpn_controller.monitor import MonitorConfig
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
 from lpn_controller.safe_stop import SafeStopPlanner, stop_hint
 from lpn_controller.safety import SafetyConfig, SafetyMode
+from lpn_controller.state_inputs import InvalidInput, OdometryConfig
 from nav_msgs.msg import Odometry
-import numpy as np
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rcl_interfaces.srv import GetParameters
 import rclpy
@@ -49,6 +51,7 @@ _DIAGNOSTIC_LEVELS = {0: DiagnosticStatus.OK, 1: DiagnosticStatus.WARN,
 # Defaults come from the plain-Python configs, so they are written down once.
 _SAFETY = SafetyConfig()
 _MONITOR = MonitorConfig()
+_ODOMETRY = OdometryConfig()
 
 # (name, default or Parameter.Type for "unset", description)
 _PARAMETERS = (
@@ -66,9 +69,19 @@ _PARAMETERS = (
     ('joint_states_topic', '/joint_states', 'sensor_msgs/JointState input.'),
     ('imu_topic', '/imu', 'sensor_msgs/Imu input (orientation and body angular velocity).'),
     ('odom_topic', '/odom',
-     'nav_msgs/Odometry input, read only by a policy observing base_linear_velocity: the '
-     'twist, in the child (body) frame as nav_msgs specifies. Empty: no odometry; such a '
-     'policy is then refused.'),
+     'nav_msgs/Odometry input, read by a policy observing base_linear_velocity (the twist) '
+     "and under orientation_source 'odometry' (the pose orientation). Empty: no odometry; "
+     'such a policy is then refused.'),
+    ('odom_twist_frame', _ODOMETRY.twist_frame,
+     "Frame of the odometry twist: 'child' (the body, as nav_msgs specifies) or 'odom' (the "
+     "pose's frame, as Spot's driver publishes it), then rotated into the body with the same "
+     "message's orientation."),
+    ('odom_timeout_s', _ODOMETRY.timeout_s,
+     'Damping when the odometry (if read) is older (s); apart from state_timeout_s, since '
+     "a driver's odometry often comes slower than its joint states (Spot: 50 Hz)."),
+    ('orientation_source', _ODOMETRY.orientation_source,
+     "Body orientation (gravity, tilt, heading) from the 'imu' or from the 'odometry' pose, "
+     "for a driver whose IMU orientation is not the body's."),
     ('command_topic', '~/command',
      'std_msgs/Float64MultiArray task command, used if the policy observes a command.'),
     ('joint_targets_topic', '/joint_commands',
@@ -96,7 +109,7 @@ _PARAMETERS = (
      "Seconds to wait for the forward controller's parameter service; past them the order is "
      'not checked (warning).'),
     ('state_timeout_s', _SAFETY.state_timeout_s,
-     'Watchdog: damping when joint states, IMU or (if read) odometry are older (s).'),
+     'Watchdog: damping when joint states or IMU are older (s).'),
     ('frozen_imu_timeout_s', _SAFETY.frozen_imu_timeout_s,
      'Damping when the IMU readings stay bit-identical for longer (s): a frozen driver '
      'republishing its last sample; 0 turns the check off (a noise-free simulated IMU).'),
@@ -171,7 +184,7 @@ class ControllerNode(Node):
                                  self._on_joint_state, qos_profile_sensor_data)
         self.create_subscription(Imu, self._param('imu_topic'), self._on_imu,
                                  qos_profile_sensor_data)
-        if self._core.builder.uses_linear_velocity:
+        if self._core.reads_odometry:
             self.create_subscription(Odometry, self._param('odom_topic'), self._on_odometry,
                                      qos_profile_sensor_data)
         self.create_subscription(Bool, '~/estop', self._on_estop_topic, 10)
@@ -293,34 +306,46 @@ class ControllerNode(Node):
         now = self.get_clock().now()
         return now, now.nanoseconds * 1e-9
 
+    # Input callbacks: convert (message_fields), hand to the core, which checks the values. A
+    # message that cannot be used is rejected with its reason (damping until a good one); no
+    # exception leaves a callback, an unexpected one included.
+    def _reject(self, source, error):
+        reason = str(error) if isinstance(error, (InvalidInput, JointMapError)) \
+            else f'unexpected {type(error).__name__}: {error}'
+        self._core.reject_message(source, reason)
+        self.get_logger().error(f'{source} message rejected: {reason}',
+                                throttle_duration_sec=5.0)
+
     def _on_joint_state(self, message: JointState):
         try:
-            positions = self._joint_map.to_policy_order(message.name, message.position)
-            velocities = None
-            if len(message.velocity) == len(message.name):
-                velocities = self._joint_map.to_policy_order(message.name, message.velocity)
-            else:
-                self.get_logger().error('joint states carry no velocities; the policy needs '
-                                        'them', throttle_duration_sec=5.0)
-            held = self._command_layout.held_positions(message.name, message.position)
-        except JointMapError as error:
-            self.get_logger().error(f'ignoring joint states: {error}', throttle_duration_sec=5.0)
-            return
-        self._core.set_joint_state(self._now()[1], positions, velocities)
-        self._core.set_held_joint_positions(held)
+            names, measured, velocities = joint_state_fields(message)
+            positions = self._joint_map.to_policy_order(names, measured)
+            if velocities is not None:
+                velocities = self._joint_map.to_policy_order(names, velocities)
+            held = self._command_layout.held_positions(names, measured)
+            self._core.set_joint_state(self._now()[1], positions, velocities)
+            self._core.set_held_joint_positions(held)
+        except Exception as error:  # noqa: B902 (a callback must not raise)
+            self._reject('joint states', error)
 
     def _on_imu(self, message: Imu):
-        self._core.set_imu(self._now()[1], imu_orientation_wxyz(message),
-                           vector3_to_array(message.angular_velocity))
+        try:
+            self._core.set_imu(self._now()[1], *imu_fields(message))
+        except Exception as error:  # noqa: B902
+            self._reject('IMU', error)
 
     def _on_odometry(self, message: Odometry):
-        self._core.set_odometry(self._now()[1], vector3_to_array(message.twist.twist.linear))
+        try:
+            velocity, orientation = odometry_fields(message)
+            self._core.set_odometry(self._now()[1], velocity, orientation)
+        except Exception as error:  # noqa: B902
+            self._reject('odometry', error)
 
     def _on_command(self, message: Float64MultiArray):
         try:
-            self._core.set_command(np.asarray(message.data))
-        except ValueError as error:
-            self.get_logger().error(f'ignoring command: {error}', throttle_duration_sec=5.0)
+            self._core.set_command(command_fields(message))
+        except Exception as error:  # noqa: B902
+            self._reject('command', error)
 
     def _log_transitions(self, transitions):
         for transition in transitions:
@@ -354,7 +379,7 @@ class ControllerNode(Node):
 
     def _on_control_timer(self):
         now, now_s = self._now()
-        output = self._core.step(now_s)
+        output = self._guarded_step(now_s)
         self._after_step_safe_stop(now_s)
         self._last_output = output
         self._log_transitions(output.transitions)
@@ -376,6 +401,21 @@ class ControllerNode(Node):
             action.name = list(self._joint_map.policy_joint_names)
             action.position = output.action.tolist()
             self._action_publisher.publish(action)
+
+    def _guarded_step(self, now_s):
+        """Run a control step; one that raises latches damping with the error as its reason."""
+        try:
+            return self._core.step(now_s)
+        except Exception as error:  # noqa: B902 (a timer callback must not raise)
+            transition = self._core.safety.fault(
+                now_s, f'control step failed: {type(error).__name__}: {error}')
+            self._log_transitions(filter(None, [transition]))
+            try:
+                return self._core.step(now_s)   # in damping: the measured positions only
+            except Exception as again:  # noqa: B902
+                self.get_logger().error(f'no damping targets this step: {again}',
+                                        throttle_duration_sec=1.0)
+                return ControlOutput(now_s, self._core.safety.mode, None)
 
     def _on_diagnostics_timer(self):
         now, _ = self._now()

@@ -53,19 +53,23 @@ class SafetyInputs:
     What the machine checks each step.
 
     Ages are seconds since the last message (None: never received). ``tilt_rad`` is None when
-    unknown. ``finite`` is False if any state input holds NaN or inf. ``extra_ages`` holds
-    ``(name, age)`` of the further inputs the policy reads (odometry, say), watched like the
-    joint states and the IMU. ``imu_unchanged_s`` is how long the IMU readings have been
-    bit-identical: from the first message carrying the current reading to the latest one (0
-    while they change; None: unknown).
+    unknown. ``finite`` is False if any state input holds NaN or inf (``non_finite`` names
+    them, when known). ``extra_ages`` holds ``(name, age)`` or ``(name, age, timeout_s)`` of the
+    further inputs the policy reads (odometry, say), watched like the joint states and the IMU,
+    against their own timeout where given. ``imu_unchanged_s`` is how long the IMU readings have
+    been bit-identical: from the first message carrying the current reading to the latest one
+    (0 while they change; None: unknown). ``rejected_message``: why the latest message of some
+    input could not be used (a zero quaternion, say), or None; it blocks like stale state.
     """
 
     joint_state_age_s: Optional[float]
     imu_age_s: Optional[float]
     finite: bool
     tilt_rad: Optional[float]
-    extra_ages: Tuple[Tuple[str, Optional[float]], ...] = ()
+    extra_ages: Tuple[Tuple, ...] = ()
     imu_unchanged_s: Optional[float] = None
+    rejected_message: Optional[str] = None
+    non_finite: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,11 @@ class SafetyStateMachine:
 
     def _problem(self, inputs: SafetyInputs) -> Optional[str]:
         """Return why the state cannot be trusted, or None."""
-        timeout = self.config.state_timeout_s
-        for name, age in (('joint states', inputs.joint_state_age_s),
-                          ('IMU', inputs.imu_age_s), *inputs.extra_ages):
+        if inputs.rejected_message:
+            return inputs.rejected_message
+        for name, age, *own_timeout in (('joint states', inputs.joint_state_age_s),
+                                        ('IMU', inputs.imu_age_s), *inputs.extra_ages):
+            timeout = own_timeout[0] if own_timeout else self.config.state_timeout_s
             if age is None:
                 return f'no {name} received'
             if age > timeout:
@@ -117,7 +123,7 @@ class SafetyStateMachine:
             return (f'frozen IMU: readings bit-identical for {unchanged:.3f} s (timeout '
                     f'{frozen_timeout:.3f} s)')
         if not inputs.finite:
-            return 'NaN or inf in the state inputs'
+            return f'NaN or inf in the {inputs.non_finite or "state inputs"}'
         if inputs.tilt_rad is None or not math.isfinite(inputs.tilt_rad):
             return 'body tilt unknown'
         if inputs.tilt_rad > self.config.max_tilt_rad:

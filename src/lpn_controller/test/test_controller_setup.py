@@ -18,6 +18,7 @@ PARAMETERS = {
     'float64_array_joint_order': ['ns/knee', 'ns/hip', 'ns/gripper'],
     'held_joint_names': ['ns/gripper'], 'held_joint_holds': ['-0.5'],
     'held_joint_lower_limits': [-1.0], 'held_joint_upper_limits': [0.0],
+    'odom_twist_frame': 'odom', 'odom_timeout_s': 0.1, 'orientation_source': 'imu',
 }
 
 
@@ -28,6 +29,7 @@ def test_parameters_build_core_joint_map_and_layout():
     assert setup.core.config.safety.interpolation_duration_s == 3.0
     assert setup.core.safety.mode == SafetyMode.WAITING
     assert [joint.hold for joint in setup.core.held_joints] == [-0.5]
+    assert setup.core.config.odometry.twist_frame == 'odom'
     output = setup.command_layout.assemble(np.array([1.0, 2.0]), np.array([-0.5]))
     np.testing.assert_allclose(output, [2.0, 1.0, -0.5])
 

@@ -33,6 +33,12 @@ def bag_record_command(topics, bag='', storage='mcap'):
     An empty ``bag`` lets rosbag2 name a timestamped folder in the current directory. Receive
     times stay wall-clock (rosbag2's default) in simulation too, so a bag's start and end are
     dates; the analysis reads the header stamps, which are simulated time there.
+
+    The topics go last and positionally: that form works on every rosbag2 this stack runs on,
+    Humble's 0.15.x included, whose ``record`` has no ``--topics`` option (Jazzy's before
+    0.26.4 neither); from 0.26.4 on rosbag2 still records them, with a deprecation warning.
+    ``--storage mcap`` needs rosbag2's MCAP plugin, which Humble installs separately
+    (``ros-humble-rosbag2-storage-mcap``).
     """
     topics = [topic for topic in dict.fromkeys(topics) if topic]
     if not topics:
@@ -40,4 +46,4 @@ def bag_record_command(topics, bag='', storage='mcap'):
     command = ['ros2', 'bag', 'record', '--storage', storage]
     if bag:
         command += ['--output', str(bag)]
-    return command + ['--topics', *topics]
+    return command + topics

@@ -9,8 +9,16 @@ A real robot's profile: how its driver's topics and joint names meet the control
       imu: /imu                          # sensor_msgs/Imu, orientation and body rates
       joint_targets: ~/joint_targets     # the controller's JointState targets (for bags)
       forward_command: /forward_position_controller/commands   # '' : none
-      odometry: /odometry                # nav_msgs/Odometry, twist in the body frame; '' or
-                                         # absent: none (a policy that needs it is refused)
+      odometry: /odometry                # nav_msgs/Odometry; '' or absent: none (a policy
+                                         # that needs it is refused)
+    odometry:                            # optional, how topics.odometry is read
+      twist_frame: odom                  # child (nav_msgs: the body; default) or odom: the
+                                         # twist is rotated into the body with the message's
+                                         # orientation (Spot's driver fills it in odom)
+      timeout_s: 0.1                     # its own watchdog (default 0.1 s), apart from
+                                         # safety.state_timeout_s of the joint states and IMU
+      orientation_source: imu            # imu (default) or odometry: gravity, tilt and
+                                         # heading from the odometry pose instead
     forward_command_joints: [...]        # the forward controller's `joints`, in its order
     forward_controller: forward_position_controller   # its node: `joints` read at start-up
     held_joints:                         # in forward_command_joints, not driven by the policy
@@ -42,6 +50,7 @@ from typing import Dict, Tuple
 from lpn_controller.joint_map import (CommandLayout, HeldJoint, HOLD_MEASURED, JointMap,
                                       JointMapError)
 from lpn_controller.safe_stop import EVENTS
+from lpn_controller.state_inputs import OdometryConfig
 import yaml
 
 # Controller parameters a profile may set in `safety` (all doubles); the bringup tests check
@@ -51,12 +60,15 @@ SAFETY_PARAMETERS = ('state_timeout_s', 'max_tilt_rad', 'interpolation_duration_
 
 _TOP_KEYS = ('description', 'topics', 'forward_command_joints', 'forward_controller',
              'held_joints', 'driver_gains', 'safe_stop', 'joint_names', 'joint_limits',
-             'safety')
+             'safety', 'odometry')
 _SAFE_STOP_KEYS = ('hardware_component', 'power_off_on', 'damping_s')
 # Drivers whose joint PD gains this package can write and check (spot_driver_config).
 DRIVER_GAINS = ('spot_ros2_control',)
 _HELD_KEYS = ('hold', 'limits')
 _NAMESPACE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+# The `odometry` keys and the controller parameters they become.
+ODOMETRY_PARAMETERS = {'twist_frame': 'odom_twist_frame', 'timeout_s': 'odom_timeout_s',
+                       'orientation_source': 'orientation_source'}
 _TOPIC_KEYS = ('joint_states', 'imu', 'joint_targets', 'forward_command', 'odometry')
 _OPTIONAL_TOPICS = ('forward_command', 'odometry')
 
@@ -88,6 +100,7 @@ class RobotProfile:
     held_joints: Tuple[HeldJoint, ...] = ()
     driver_gains: str = ''
     safe_stop: Dict[str, object] = field(default_factory=dict)
+    odometry: OdometryConfig = OdometryConfig()
 
     @property
     def topics(self):
@@ -147,6 +160,11 @@ def load_robot_profile(path):
         raise RobotProfileError(source, 'driver_gains', f'{driver_gains!r} is not one of '
                                                         f'{", ".join(DRIVER_GAINS)}')
     safe_stop = _safe_stop(data.get('safe_stop', {}), source)
+    odometry = _odometry_config(data.get('odometry'), source)
+    if odometry.orientation_source == 'odometry' and not topic['odometry']:
+        raise RobotProfileError(source, 'odometry.orientation_source',
+                                "'odometry' needs topics.odometry (the driver's "
+                                'nav_msgs/Odometry topic)')
     return RobotProfile(
         source=source, description=_text(data.get('description', ''), source, 'description',
                                          allow_empty=True),
@@ -156,7 +174,20 @@ def load_robot_profile(path):
         forward_command_joints=forward_joints,
         joint_names=joint_names, joint_limits=joint_limits, safety=safety,
         forward_controller=forward_controller, held_joints=held_joints,
-        driver_gains=driver_gains, safe_stop=safe_stop)
+        driver_gains=driver_gains, safe_stop=safe_stop, odometry=odometry)
+
+
+def _odometry_config(value, source):
+    settings = _mapping(value, source, 'odometry', tuple(ODOMETRY_PARAMETERS))
+    checked = {}
+    for key, setting in settings.items():
+        read = _number if key == 'timeout_s' else _text
+        checked[key] = read(setting, source, f'odometry.{key}')
+        try:   # one key at a time, so that the error names it
+            OdometryConfig(**{key: checked[key]})
+        except ValueError as error:
+            raise RobotProfileError(source, f'odometry.{key}', str(error)) from error
+    return OdometryConfig(**checked)
 
 
 def _safe_stop(value, source):
@@ -246,7 +277,7 @@ def controller_parameters(profile, metadata, namespace=''):
             and not profile.odometry_topic:
         raise RobotProfileError(profile.source, 'topics.odometry',
                                 "the policy observes base_linear_velocity: name the driver's "
-                                'nav_msgs/Odometry topic (twist in the body frame)')
+                                'nav_msgs/Odometry topic (and its odometry.twist_frame)')
     robot_names = {name: namespaced_joint(profile.joint_names.get(name, name), namespace)
                    for name in metadata.joint_names}
     unknown = {name: robot for name, robot in profile.joint_names.items()
@@ -263,6 +294,8 @@ def controller_parameters(profile, metadata, namespace=''):
         'joint_states_topic': topic['joint_states'],
         'imu_topic': topic['imu'],
         'odom_topic': topic['odometry'],
+        **{parameter: getattr(profile.odometry, key)
+           for key, parameter in ODOMETRY_PARAMETERS.items()},
         'joint_targets_topic': topic['joint_targets'],
         'use_float64_array': bool(profile.forward_command_topic),
     }

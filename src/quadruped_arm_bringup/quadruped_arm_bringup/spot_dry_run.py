@@ -126,7 +126,7 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
     targets_topic = controller_topic(parameters['joint_targets_topic'])
     # Only what the node would subscribe or publish to reaches the other side.
     listens = {JOINT_STATES: parameters['joint_states_topic'], IMU: parameters['imu_topic'],
-               ODOMETRY: parameters['odom_topic'] if core.builder.uses_linear_velocity else '',
+               ODOMETRY: parameters['odom_topic'] if core.reads_odometry else '',
                COMMANDS: parameters['float64_array_topic'] if parameters['use_float64_array']
                else ''}
     wired = {key: listens[key] == topic[key] for key in listens}
@@ -164,8 +164,8 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
             position, orientation, linear, angular = output.odometry
             bag.write_odometry(topic[ODOMETRY], now, driver.frame(ODOM_FRAME),
                                driver.frame(BODY_FRAME), position, orientation, linear, angular)
-            if wired[ODOMETRY]:
-                core.set_odometry(now, linear)   # the node's conversion (node._on_odometry)
+            if wired[ODOMETRY]:   # node._on_odometry: the twist and the pose orientation
+                core.set_odometry(now, linear, orientation)
         if output.base_pose is not None:
             if step <= 3:
                 result.height_at_activation_m = float(output.base_pose[0][2])

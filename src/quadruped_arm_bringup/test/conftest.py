@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import lpn_controller
 from lpn_controller.monitor import MonitorConfig
 from lpn_controller.safety import SafetyConfig
+from lpn_controller.state_inputs import OdometryConfig
 import pytest
 from sim_bridge.bridge import NODE_PARAMETERS
 
@@ -59,6 +60,7 @@ def declared_controller_parameters():
                  and any(getattr(target, 'id', None) == '_PARAMETERS'
                          for target in statement.targets))
     namespace = {'_SAFETY': SafetyConfig(), '_MONITOR': MonitorConfig(),
+                 '_ODOMETRY': OdometryConfig(),
                  'Parameter': SimpleNamespace(Type=_ParameterTypes())}
     declared = {}
     for entry in table.elts:

@@ -1,11 +1,16 @@
 """
-The launch files use only what Jazzy's first release ships: launch 3.4.0, launch_ros 0.26.0.
+The launch files use only what Jazzy's and Humble's first releases ship.
+
+Jazzy: launch 3.4.0, launch_ros 0.26.0. Humble: launch 1.0.0, launch_ros 0.19.0 (the robot runs
+Humble: spot_ros2, Spot's ROS 2 driver, supports only Humble, and Humble and Jazzy nodes do not
+talk to each other reliably).
 
 Read from the sources with ``ast`` (no ``launch`` needed), so CI guards it where ROS is absent:
 every name imported from ``launch``/``launch_ros`` (or reached as ``launch.actions.X``) must be
-in those releases' ``__all__``, keywords of the actions used must exist there, and no list may
-nest inside ``PathJoinSubstitution`` (later releases join a nested list, 3.4.0 raises
-``TypeError: Failed to normalize given item of type '<class 'list'>'`` before any node starts).
+in each release's ``__all__`` (or be a submodule it ships), keywords of the actions used must
+exist there, and no list may nest inside ``PathJoinSubstitution`` (later releases join a nested
+list, 3.4.0 and 1.0.0 raise ``TypeError: Failed to normalize given item of type '<class
+'list'>'`` before any node starts).
 Where ROS is installed, the defaults are also evaluated by the real ``launch``.
 """
 
@@ -96,6 +101,62 @@ JAZZY_FIRST_KEYWORDS = {
 }
 
 
+# The same for Humble's first release, launch 1.0.0 and launch_ros 0.19.0 (their __all__ at those
+# tags; submodules that are imported on first use but not listed in __all__ added by hand).
+# Older than Jazzy: no PushROSNamespace, ROSTimer, SetROSLogDir, LifecycleTransition, no
+# IfElseSubstitution, EqualsSubstitution, FileContent, LaunchLogDir and friends.
+HUMBLE_FIRST_RELEASE = {
+    'launch': {
+        'actions', 'conditions', 'descriptions', 'events', 'frontend', 'logging',
+        'substitutions', 'Action', 'Condition', 'Event', 'EventHandler',
+        'InvalidLaunchFileError', 'LaunchContext', 'LaunchDescription',
+        'LaunchDescriptionEntity', 'LaunchDescriptionSource', 'LaunchIntrospector',
+        'LaunchService', 'SomeActionsType', 'SomeActionsType_types_tuple',
+        'SomeSubstitutionsType', 'SomeSubstitutionsType_types_tuple', 'Substitution',
+        'launch_description_sources', 'event_handlers', 'utilities'},
+    'launch.actions': {
+        'AppendEnvironmentVariable', 'DeclareLaunchArgument', 'EmitEvent', 'ExecuteLocal',
+        'ExecuteProcess', 'GroupAction', 'IncludeLaunchDescription', 'LogInfo',
+        'OpaqueCoroutine', 'OpaqueFunction', 'PopEnvironment', 'PopLaunchConfigurations',
+        'PushEnvironment', 'PushLaunchConfigurations', 'ResetEnvironment',
+        'ResetLaunchConfigurations', 'RegisterEventHandler', 'SetEnvironmentVariable',
+        'SetLaunchConfiguration', 'Shutdown', 'TimerAction', 'UnregisterEventHandler',
+        'UnsetEnvironmentVariable', 'UnsetLaunchConfiguration'},
+    'launch.substitutions': {
+        'AndSubstitution', 'AnonName', 'Command', 'EnvironmentVariable', 'FindExecutable',
+        'LaunchConfiguration', 'LocalSubstitution', 'NotSubstitution', 'OrSubstitution',
+        'PathJoinSubstitution', 'PythonExpression', 'SubstitutionFailure', 'TextSubstitution',
+        'ThisLaunchFile', 'ThisLaunchFileDir'},
+    'launch.conditions': JAZZY_FIRST_RELEASE['launch.conditions'],   # the same lists at 1.0.0
+    'launch.event_handlers': JAZZY_FIRST_RELEASE['launch.event_handlers'],
+    'launch.events': JAZZY_FIRST_RELEASE['launch.events'],
+    'launch.launch_description_sources': JAZZY_FIRST_RELEASE['launch.launch_description_sources'],
+    'launch_ros': {'actions', 'descriptions', 'event_handlers', 'events', 'ros_adapters',
+                   'substitutions', 'parameter_descriptions', 'utilities'},
+    'launch_ros.actions': {
+        'ComposableNodeContainer', 'LifecycleNode', 'LoadComposableNodes', 'Node',
+        'PushRosNamespace', 'RosTimer', 'SetParameter', 'SetParametersFromFile', 'SetRemap',
+        'SetUseSimTime'},
+    'launch_ros.substitutions': {
+        'ExecutableInPackage', 'FindPackage', 'FindPackagePrefix', 'FindPackageShare',
+        'Parameter'},
+    'launch_ros.descriptions': {'ComposableNode', 'Parameter', 'ParameterFile',
+                                'ParameterValue'},
+    'launch_ros.parameter_descriptions': {'ParameterValue', 'Parameter', 'ParameterFile'},
+    'launch_ros.event_handlers': {'OnStateTransition'},
+}
+# Read at those tags: every constructor above takes the same keywords at launch 1.0.0 /
+# launch_ros 0.19.0 as at 3.4.0 / 0.26.0 (ExecuteProcess's process keywords through ExecuteLocal,
+# DeclareLaunchArgument's choices, Node's exec_name and ros_arguments, ParameterValue's
+# value_type included).
+HUMBLE_FIRST_KEYWORDS = JAZZY_FIRST_KEYWORDS
+
+RELEASES = {
+    'jazzy': ('launch 3.4.0 / launch_ros 0.26.0', JAZZY_FIRST_RELEASE, JAZZY_FIRST_KEYWORDS),
+    'humble': ('launch 1.0.0 / launch_ros 0.19.0', HUMBLE_FIRST_RELEASE, HUMBLE_FIRST_KEYWORDS),
+}
+
+
 def source_files():
     return LAUNCH_FILES + LAUNCH_TESTS
 
@@ -117,7 +178,7 @@ def launch_names_used(tree):
                 dotted = [current.id] + parts[::-1]
                 # launch.actions.Foo -> ('launch.actions', 'Foo'); launch.Foo -> ('launch', 'Foo')
                 module = '.'.join(dotted[:-1])
-                if module in JAZZY_FIRST_RELEASE:
+                if module in JAZZY_FIRST_RELEASE or module in HUMBLE_FIRST_RELEASE:
                     yield module, dotted[-1], node.lineno
 
 
@@ -130,26 +191,30 @@ def test_the_launch_files_are_found():
     assert {'sim.launch.py', 'robot.launch.py', 'sim_bridge.launch.py'} <= names
 
 
+@pytest.mark.parametrize('release', sorted(RELEASES))
 @pytest.mark.parametrize('path', source_files(), ids=lambda path: path.name)
-def test_only_names_of_the_first_jazzy_release(path):
+def test_only_names_of_the_first_releases(path, release):
+    versions, names, _ = RELEASES[release]
     tree = ast.parse(path.read_text(), str(path))
     for module, name, line in launch_names_used(tree):
-        assert module in JAZZY_FIRST_RELEASE, f'{path.name}:{line}: module {module} unknown'
-        assert name in JAZZY_FIRST_RELEASE[module], \
-            f'{path.name}:{line}: {module}.{name} is not in launch 3.4.0 / launch_ros 0.26.0'
+        assert module in names, f'{path.name}:{line}: module {module} unknown to {versions}'
+        assert name in names[module], \
+            f'{path.name}:{line}: {module}.{name} is not in {versions} ({release})'
 
 
+@pytest.mark.parametrize('release', sorted(RELEASES))
 @pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda path: path.name)
-def test_only_keywords_of_the_first_jazzy_release(path):
+def test_only_keywords_of_the_first_releases(path, release):
+    versions, _, keywords = RELEASES[release]
     tree = ast.parse(path.read_text(), str(path))
     for call in (node for node in ast.walk(tree) if isinstance(node, ast.Call)):
-        allowed = JAZZY_FIRST_KEYWORDS.get(called_name(call))
+        allowed = keywords.get(called_name(call))
         if allowed is None:
             continue
         for item in call.keywords:
             assert item.arg in allowed, \
                 f'{path.name}:{call.lineno}: {called_name(call)}({item.arg}=...) is newer ' \
-                'than launch 3.4.0 / launch_ros 0.26.0'
+                f'than {versions} ({release})'
 
 
 def nested_lists(node):
@@ -183,6 +248,12 @@ def test_the_checks_catch_the_reported_form():
     assert nested_lists(call.args[0])
     assert ('launch.actions', 'ForEach', 3) in set(launch_names_used(broken))
     assert 'ForEach' not in JAZZY_FIRST_RELEASE['launch.actions']
+    # Names Jazzy has and Humble has not are caught for Humble.
+    newer = ast.parse('from launch_ros.actions import PushROSNamespace\n'
+                      'from launch.substitutions import IfElseSubstitution\n')
+    for module, name, _ in launch_names_used(newer):
+        assert name in JAZZY_FIRST_RELEASE[module]
+        assert name not in HUMBLE_FIRST_RELEASE[module]
 
 
 def test_the_defaults_evaluate_under_the_installed_launch(package_dir):

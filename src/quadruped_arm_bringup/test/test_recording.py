@@ -16,11 +16,16 @@ def test_record_command_line():
     assert command[:5] == ['ros2', 'bag', 'record', '--storage', 'mcap']
     assert command[command.index('--output') + 1] == 'bags/run1'
     assert '--use-sim-time' not in command  # receive times are wall-clock dates
-    assert command[command.index('--topics') + 1:] == list(SIM_TOPICS)
+    # Topics positional and last: Humble's rosbag2 0.15 (and Jazzy's before 0.26.4) have no
+    # --topics option; every option comes before them.
+    assert '--topics' not in command
+    assert command[-len(SIM_TOPICS):] == list(SIM_TOPICS)
+    assert command[:-len(SIM_TOPICS)] == ['ros2', 'bag', 'record', '--storage', 'mcap',
+                                          '--output', 'bags/run1']
     # Empty bag: rosbag2 names the folder; duplicates and blanks are dropped.
     command = bag_record_command(['/a', '', '/a', '/b'])
     assert '--output' not in command
-    assert command[command.index('--topics') + 1:] == ['/a', '/b']
+    assert command == ['ros2', 'bag', 'record', '--storage', 'mcap', '/a', '/b']
     with pytest.raises(ValueError, match='nothing to record'):
         bag_record_command(['', ''])
 

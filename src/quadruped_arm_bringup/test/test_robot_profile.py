@@ -218,3 +218,39 @@ def test_safe_stop_mistakes_are_named(tmp_path):
     data = with_changes(safe_stop={'power_off_on': ['estop']})
     with pytest.raises(RobotProfileError, match=r'safe_stop\.hardware_component: missing'):
         load_robot_profile(write(tmp_path, data))
+
+
+def test_odometry_settings_become_controller_parameters(tmp_path):
+    # Absent: nav_msgs' convention (twist in the body frame), the default timeout, IMU attitude.
+    parameters = controller_parameters(load_robot_profile(write(tmp_path, VALID)), METADATA)
+    assert (parameters['odom_twist_frame'], parameters['odom_timeout_s'],
+            parameters['orientation_source']) == ('child', 0.1, 'imu')
+    data = with_changes(odometry={'twist_frame': 'odom', 'timeout_s': 1,
+                                  'orientation_source': 'odometry'})
+    data['topics']['odometry'] = '/robot/odometry'
+    parameters = controller_parameters(load_robot_profile(write(tmp_path, data)), METADATA)
+    assert parameters['odom_topic'] == '/robot/odometry'
+    assert (parameters['odom_twist_frame'], parameters['odom_timeout_s'],
+            parameters['orientation_source']) == ('odom', 1.0, 'odometry')
+    assert isinstance(parameters['odom_timeout_s'], float)
+
+
+@pytest.mark.parametrize('odometry, key, problem', [
+    ({'twist_frame': 'world'}, r'odometry\.twist_frame', 'not one of child, odom'),
+    ({'timeout_s': -1.0}, r'odometry\.timeout_s', 'positive'),
+    ({'timeout_s': 'slow'}, r'odometry\.timeout_s', 'finite number'),
+    ({'orientation_source': 'gps'}, r'odometry\.orientation_source', 'not one of imu'),
+    ({'orientation_source': 'odometry'}, r'odometry\.orientation_source', 'needs topics'),
+    ({'frame': 'odom'}, 'odometry', 'unknown key.*frame'),
+])
+def test_odometry_mistakes_name_the_key(tmp_path, odometry, key, problem):
+    with pytest.raises(RobotProfileError, match=f'robot.yaml: {key}: .*{problem}'):
+        load_robot_profile(write(tmp_path, with_changes(odometry=odometry)))
+
+
+def test_the_spot_profile_rotates_the_drivers_odom_frame_twist(package_dir):
+    profile = load_robot_profile(package_dir / 'config' / 'robots' / 'spot_arm.yaml')
+    assert profile.odometry.twist_frame == 'odom'
+    # Its own watchdog, looser than the joint states': 50 Hz odometry against 333 Hz state.
+    assert profile.odometry.timeout_s >= 5 * 0.02
+    assert profile.odometry.timeout_s > profile.safety['state_timeout_s']
