@@ -108,7 +108,7 @@ class DryRunResult:
 
 def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=None,
             namespace='', mode='robot', seed=0, estop_at_s=None,
-            stop: Optional[Tuple[float, str]] = None) -> DryRunResult:
+            stop: Optional[Tuple[float, str]] = None, start_yaw_rad=0.0) -> DryRunResult:
     """
     Run the emulated driver and the controller together for ``seconds``; record to ``bag``.
 
@@ -120,7 +120,7 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
     setup = build_controller(policy, parameters.get)
     safe_stop = SafeStopPlanner(safe_stop_config(parameters.get))
     core, joint_map, layout = setup.core, setup.joint_map, setup.command_layout
-    driver = SpotDriverEmulator(robot_config, namespace, mode, gains, seed)
+    driver = SpotDriverEmulator(robot_config, namespace, mode, gains, seed, start_yaw_rad)
     names = list(driver.joint_names)
     topic = {key: driver.topic(key) for key in (JOINT_STATES, IMU, ODOMETRY, COMMANDS)}
     targets_topic = controller_topic(parameters['joint_targets_topic'])
@@ -301,6 +301,8 @@ def main(argv=None) -> int:
                         help='end the controller node T seconds in (see --stop-signal)')
     parser.add_argument('--stop-signal', default='SIGINT', choices=('SIGINT', 'SIGTERM',
                                                                     'SIGKILL'))
+    parser.add_argument('--start-yaw', type=float, default=0.0, metavar='DEG',
+                        help='heading the robot lies at in the odom frame (degrees)')
     parser.add_argument('--seconds', type=float, default=DEFAULT_SECONDS)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', required=True, help='folder for the bag (DIR/bag)')
@@ -321,7 +323,8 @@ def main(argv=None) -> int:
             result = run_dry(policy, profile, args.seconds, bag, robot_config, gains,
                              args.spot_name, 'mock' if args.mock else 'robot', args.seed,
                              args.estop_at,
-                             None if args.stop_at is None else (args.stop_at, args.stop_signal))
+                             None if args.stop_at is None else (args.stop_at, args.stop_signal),
+                             np.radians(args.start_yaw))
     except (BagError, ConfigError, DriverConfigError, PolicyFormatError, RobotProfileError,
             ValueError) as error:
         print(f'spot_dry_run: {error}', file=sys.stderr)

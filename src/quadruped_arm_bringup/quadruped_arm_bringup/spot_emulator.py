@@ -106,8 +106,14 @@ class SpotDriverEmulator:
     """The driver's topics on a simulated Spot with arm; advance with :meth:`step`."""
 
     def __init__(self, robot_config=None, namespace: str = '', mode: str = 'robot',
-                 gains: Optional[Tuple[Sequence[float], Sequence[float]]] = None, seed: int = 0):
-        """Load the robot, lay it down, settle it, then activate (hold the first-read pose)."""
+                 gains: Optional[Tuple[Sequence[float], Sequence[float]]] = None, seed: int = 0,
+                 start_yaw_rad: float = 0.0):
+        """
+        Load the robot, lay it down, settle it, then activate (hold the first-read pose).
+
+        ``start_yaw_rad``: the heading it lies at in the odom frame (the odometry's twist, in
+        that frame, then differs from the body's).
+        """
         if mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
         self.mode, self.namespace = mode, namespace
@@ -133,7 +139,7 @@ class SpotDriverEmulator:
         kp, kd = np.zeros(len(index)), np.zeros(len(index))
         kp[self._sim_index], kd[self._sim_index] = self.kq_p[:18], self.kqd_p[:18]
         self.sim.set_pd_gains(kp, kd)
-        self._lie_down()
+        self._lie_down(start_yaw_rad)
         self.commands_dropped = 0
         self.errors: List[Tuple[float, str]] = []
         self._last_error_s = -math.inf
@@ -159,13 +165,14 @@ class SpotDriverEmulator:
         return (self.sim.model.jnt_qposadr[joint], self.sim.model.jnt_dofadr[joint],
                 actuators[0] if actuators else None)
 
-    def _lie_down(self):
+    def _lie_down(self, yaw):
         """Start as a powered-off Spot: body on the ground, legs folded, arm stowed."""
         state = self.sim.read_state()
         pose = state.joint_positions.copy()
         for leg in range(4):
             pose[self._sim_index[3 * leg:3 * leg + 3]] = LYING_LEG
-        self.sim.reset_to_pose([0.0, 0.0, 0.2], [1.0, 0.0, 0.0, 0.0], pose)
+        self.sim.reset_to_pose([0.0, 0.0, 0.2], [math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)],
+                               pose)
         if self.mode == 'robot':
             for _ in range(int(SETTLE_S * PHYSICS_RATE_HZ)):
                 self.sim.physics_step(pose)

@@ -155,3 +155,14 @@ def test_bad_inputs_are_named(tmp_path, capsys):
     assert dry_run(['--driver-config', str(tmp_path / 'absent'), '--output',
                     str(tmp_path / 'x')]) == 2
     assert 'cannot read driver config' in capsys.readouterr().err
+
+
+def test_the_odom_frame_twist_makes_the_run_independent_of_the_start_heading(tmp_path, capsys):
+    speeds = []
+    for yaw in ('0', '90'):
+        assert dry_run(['--seconds', '8', '--start-yaw', yaw, '--output',
+                        str(tmp_path / yaw)]) == 0
+        printed = capsys.readouterr().out
+        speeds.append(float(printed.split('forward ')[1].split(' m/s')[0]))
+    assert speeds[0] > 0.2
+    assert abs(speeds[0] - speeds[1]) < 0.02
