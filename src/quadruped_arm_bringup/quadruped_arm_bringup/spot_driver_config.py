@@ -116,7 +116,7 @@ def read_driver_gains(path) -> Tuple[np.ndarray, np.ndarray]:
     ``path`` may be the file or the folder this command wrote. A list that is absent or not
     19 long makes the driver fall back to its defaults, and so it does here.
     """
-    path = Path(path)
+    path = Path(path).expanduser()   # launch arguments reach here with '~' unexpanded
     if path.is_dir():
         path = path / GAINS_FILE
     try:
