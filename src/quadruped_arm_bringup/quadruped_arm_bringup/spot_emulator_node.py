@@ -77,7 +77,10 @@ class SpotEmulatorNode(Node):
             self.controller.get_logger().error(error, throttle_duration_sec=1.0)
 
     def on_set_hardware_state(self, request, response):
-        response.ok = self.driver.set_hardware_state(request.name, request.target_state.label)
+        # A lifecycle state may come by id alone (lifecycle_msgs/State: 2 inactive, 3 active).
+        label = request.target_state.label or {2: 'inactive', 3: 'active'}.get(
+            request.target_state.id, '')
+        response.ok = self.driver.set_hardware_state(request.name, label)
         response.state.label = 'active' if self.driver.active else 'inactive'
         response.state.id = 3 if self.driver.active else 2
         return response
