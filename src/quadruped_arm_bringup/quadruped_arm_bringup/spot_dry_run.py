@@ -52,7 +52,7 @@ from quadruped_arm_bringup.spot_driver_config import (default_profile_path, Driv
 from quadruped_arm_bringup.spot_emulator import (
     BODY_FRAME, COMMANDS, IMU, IMU_FRAME, JOINT_STATES, ODOM_FRAME, ODOMETRY,
     PHYSICS_RATE_HZ, SpotDriverEmulator)
-from sim_bridge.config import ConfigError, robot_config_path
+from sim_bridge.config import ConfigError, load_config, robot_config_path
 from sim_bridge.rotations import tilt_angle
 from smooth_policy_trainer.world_figures import net_motion
 import yaml
@@ -313,6 +313,7 @@ def main(argv=None) -> int:
         policy = load_policy(args.policy or policies_dir() / DEFAULT_POLICY)
         profile = load_robot_profile(args.robot_profile or default_profile_path())
         robot_config = robot_config_path(args.robot_config) if args.robot_config else None
+        load_config(robot_config)   # a missing model fails before the bag is created
         gains, gains_source = None, "the driver's defaults (no driver config given)"
         if args.driver_config:
             gains = read_driver_gains(args.driver_config)
