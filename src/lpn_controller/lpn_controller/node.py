@@ -3,15 +3,15 @@ ROS 2 controller node: wires topics, parameters and timers to controller.Control
 
 ``ros2 run lpn_controller node --ros-args -p policy_path:=/path/to/policy``
 
-Subscribes to joint states and IMU (sensor-data QoS), to odometry (nav_msgs/Odometry,
-sensor-data QoS; only for a policy that observes the base linear velocity) and to an e-stop
-Bool; runs the policy on a timer of the node clock at the control rate (sim time under
-use_sim_time); publishes joint targets (sensor_msgs/JointState by name, optionally
-std_msgs/Float64MultiArray for a ros2_control forward controller), the raw policy action stamped
-on ``~/action`` (JointState: names are the policy joints, ``position`` holds the unscaled
-action), and /diagnostics. Services
-``~/estop`` and ``~/reset_estop`` (std_srvs/Trigger). Passive damping commands the measured
-positions as targets (see controller.py).
+Subscribes to joint states and IMU (sensor-data QoS), to odometry (nav_msgs/Odometry, sensor-data
+QoS; for a policy that observes the base linear velocity, or for the orientation under
+``orientation_source: odometry``) and to an e-stop Bool; a message that cannot be used is rejected
+with its reason (controller damping), never raised; runs the policy on a timer of the node clock at
+the control rate (sim time under use_sim_time); publishes joint targets (sensor_msgs/JointState by
+name, optionally std_msgs/Float64MultiArray for a ros2_control forward controller), the raw policy
+action stamped on ``~/action`` (JointState: names are the policy joints, ``position`` holds the
+unscaled action), and /diagnostics. Services ``~/estop`` and ``~/reset_estop`` (std_srvs/Trigger).
+Passive damping commands the measured positions as targets (see controller.py).
 
 This is the only module of the package that imports ROS.
 """
