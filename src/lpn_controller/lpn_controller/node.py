@@ -13,6 +13,13 @@ action stamped on ``~/action`` (JointState: names are the policy joints, ``posit
 unscaled action), and /diagnostics. Services ``~/estop`` and ``~/reset_estop`` (std_srvs/Trigger).
 Passive damping commands the measured positions as targets (see controller.py).
 
+Against a ros2_control forward controller the Float64MultiArray carries every joint it lists,
+those the policy does not drive held by the controller (``held_joint_*``); at start-up the node
+reads that controller's own ``joints`` and refuses to start on a difference. Safe stop
+(lpn_controller.safe_stop): after latched damping on an e-stop or fault, and when the node stops
+(SIGINT, SIGTERM, an exception; rclpy's own handlers are off so that the calls can still be
+made), a last damping command and controller_manager's set_hardware_component_state.
+
 This is the only module of the package that imports ROS.
 """
 
