@@ -17,7 +17,7 @@ HUMBLE_PY := $(HUMBLE_VENV)/bin/python
 HUMBLE_STAMP := $(HUMBLE_VENV)/.bootstrapped
 HUMBLE_TESTS := src/lpn_controller/test $(addprefix src/quadruped_arm_bringup/test/test_,\
 	robot_profile.py launch_api_jazzy.py rclpy_api_humble.py recording.py config_files.py \
-	policy_selection.py python_syntax.py)
+	policy_selection.py python_syntax.py spot_driver_config.py)
 # The offline bag analysis (rosbags) is not the robot path.
 HUMBLE_SKIP := --ignore=src/lpn_controller/test/test_analyze.py \
 	--ignore=src/lpn_controller/test/test_bags.py \

@@ -40,7 +40,8 @@ setup(
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
-
+            'spot_driver_config = quadruped_arm_bringup.spot_driver_config:main',
+            'spot_emulator = quadruped_arm_bringup.spot_emulator_node:main',
         ],
     },
 )

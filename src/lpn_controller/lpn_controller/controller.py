@@ -14,6 +14,7 @@ Passive damping with position targets only: the robot's joint PD computes
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from lpn_controller.joint_map import HeldJoint
 from lpn_controller.monitor import Level, MonitorConfig, MonitorReport, SmoothnessMonitor
 from lpn_controller.observation import (body_tilt, EXTRA_INPUTS, motion_phase,
                                         ObservationBuilder, TERM_DESCRIPTIONS, yaw_angle)
@@ -46,6 +47,9 @@ class ControllerConfig:
     (``'command'`` through set_command, ``'odometry'`` through set_odometry); a policy that
     observes another is refused at construction. ``odometry``: the odometry's twist frame,
     timeout and whether it, not the IMU, gives the body orientation (state_inputs.py).
+
+    ``held_joints`` are joints the robot's command carries that the policy does not drive
+    (Spot's gripper on its forward controller): see :meth:`ControllerCore._held_targets`.
     """
 
     safety: SafetyConfig = SafetyConfig()
@@ -53,6 +57,7 @@ class ControllerConfig:
     passive_extra_damping: float = 0.0
     control_rate_hz: Optional[float] = None
     supplied_inputs: Tuple[str, ...] = ('command', 'odometry')
+    held_joints: Tuple[HeldJoint, ...] = ()
     odometry: OdometryConfig = OdometryConfig()
 
 
@@ -66,6 +71,9 @@ class ControlOutput:
     action: Optional[np.ndarray] = None   # the commanded action (after any low-pass filter)
     phase: Optional[float] = None
     transitions: List[Transition] = field(default_factory=list)
+    # Targets of the config's held joints (rad, clamped), in their order; None before their
+    # first finite reading, empty without held joints.
+    held_targets: Optional[np.ndarray] = None
 
 
 def minimum_jerk(fraction: float) -> float:
@@ -141,6 +149,7 @@ class ControllerCore:
         self._interpolation_start: Optional[np.ndarray] = None
         self._policy_start_s = 0.0
         self._heading_origin = 0.0   # IMU yaw at engagement: the heading term's zero
+        self._init_held_joints(config.held_joints)
 
     def set_joint_state(self, now_s: float, positions: np.ndarray,
                         velocities: Optional[np.ndarray]):
@@ -308,7 +317,8 @@ class ControllerCore:
             targets = self._damping_targets(now_s)
         if targets is not None:
             targets = np.clip(targets, self.lower_limits, self.upper_limits)
-        return ControlOutput(now_s, mode, targets, action, phase, transitions)
+        held = self._held_targets(now_s, mode, transitions)
+        return ControlOutput(now_s, mode, targets, action, phase, transitions, held)
 
     def _on_enter(self, transition: Transition):
         if transition.mode == SafetyMode.INTERPOLATING:
@@ -340,3 +350,51 @@ class ControllerCore:
                                  self.monitor.sample_rate_hz, self.monitor.window_length,
                                  self.monitor.samples)
         return self.monitor.report()
+
+    # -- held joints: commanded, not driven by the policy -------------------------------------
+
+    def _init_held_joints(self, held_joints):
+        self.held_joints = tuple(held_joints)
+        self._held_lower = np.array([joint.lower for joint in self.held_joints])
+        self._held_upper = np.array([joint.upper for joint in self.held_joints])
+        self._held_measured: Optional[np.ndarray] = (np.zeros(0) if not self.held_joints
+                                                     else None)
+        self._held_start = self._held_goal = self._held_measured
+
+    def set_held_joint_positions(self, positions: np.ndarray):
+        """Store the held joints' measured positions (rad, held-joint order); NaN keeps last."""
+        positions = np.asarray(positions, dtype=np.float64)
+        if positions.shape != (len(self.held_joints),):
+            raise ValueError(f'{positions.size} held joint positions, expected '
+                             f'{len(self.held_joints)}')
+        if self._held_measured is None:
+            if np.all(np.isfinite(positions)):
+                self._held_measured = positions.copy()
+            return
+        finite = np.isfinite(positions)
+        self._held_measured = np.where(finite, positions, self._held_measured)
+
+    def _held_targets(self, now_s: float, mode: SafetyMode,
+                      transitions: List[Transition]) -> Optional[np.ndarray]:
+        """
+        Return the held joints' targets, moved and limited as the policy joints' are.
+
+        Waiting and damping: the measured position (the driver's damping alone acts on them).
+        Engagement (leaving waiting) fixes the goal: the position measured then, or the
+        profile's fixed value, reached with the same minimum-jerk blend as the default pose.
+        """
+        measured = self._held_measured
+        if measured is None or not self.held_joints:
+            return measured
+        if any(transition.mode == SafetyMode.INTERPOLATING for transition in transitions):
+            self._held_start = measured.copy()
+            self._held_goal = np.array([measured[index] if joint.hold is None else joint.hold
+                                        for index, joint in enumerate(self.held_joints)])
+        if mode == SafetyMode.INTERPOLATING:
+            blend = minimum_jerk(self.safety.interpolation_fraction(now_s))
+            targets = self._held_start + blend * (self._held_goal - self._held_start)
+        elif mode == SafetyMode.POLICY:
+            targets = self._held_goal
+        else:
+            targets = measured
+        return np.clip(targets, self._held_lower, self._held_upper)

@@ -13,28 +13,36 @@ action stamped on ``~/action`` (JointState: names are the policy joints, ``posit
 unscaled action), and /diagnostics. Services ``~/estop`` and ``~/reset_estop`` (std_srvs/Trigger).
 Passive damping commands the measured positions as targets (see controller.py).
 
+Against a ros2_control forward controller the Float64MultiArray carries every joint it lists,
+those the policy does not drive held by the controller (``held_joint_*``); at start-up the node
+reads that controller's own ``joints`` and refuses to start on a difference. Safe stop
+(lpn_controller.safe_stop): after latched damping on an e-stop or fault, and when the node stops
+(SIGINT, SIGTERM, an exception; rclpy's own handlers are off so that the calls can still be
+made), a last damping command and controller_manager's set_hardware_component_state.
+
 This is the only module of the package that imports ROS.
 """
 
 import signal
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from lpn_controller.controller import ControllerConfig, ControllerCore, ControlOutput
-from lpn_controller.joint_map import JointMap, JointMapError, parse_joint_remap
+from lpn_controller.controller import ControlOutput
+from lpn_controller.controller_setup import build_controller, safe_stop_config
+from lpn_controller.joint_map import forward_controller_mismatch, JointMapError
 from lpn_controller.message_fields import (
     command_fields, imu_fields, joint_state_fields, monitor_diagnostic, odometry_fields,
     safety_diagnostic)
-from lpn_controller.monitor import MonitorConfig, Threshold
+from lpn_controller.monitor import MonitorConfig
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
-from lpn_controller.runtime import make_runtime
+from lpn_controller.safe_stop import SafeStopPlanner, stop_hint
 from lpn_controller.safety import SafetyConfig, SafetyMode
 from lpn_controller.state_inputs import InvalidInput, OdometryConfig
 from nav_msgs.msg import Odometry
-import numpy as np
-from rcl_interfaces.msg import ParameterDescriptor
+from rcl_interfaces.msg import ParameterDescriptor, ParameterType
+from rcl_interfaces.srv import GetParameters
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -91,6 +99,22 @@ _PARAMETERS = (
      'Topic of the Float64MultiArray targets.'),
     ('float64_array_joint_order', Parameter.Type.STRING_ARRAY,
      'Robot joint names in Float64MultiArray order; unset uses the policy order.'),
+    ('held_joint_names', Parameter.Type.STRING_ARRAY,
+     'Robot joints in float64_array_joint_order the policy does not drive (a gripper): the '
+     'controller holds them, interpolated and limited like the rest.'),
+    ('held_joint_holds', Parameter.Type.STRING_ARRAY,
+     "Per held joint: 'measured' (the position read at engagement) or a fixed target (rad)."),
+    ('held_joint_lower_limits', Parameter.Type.DOUBLE_ARRAY, 'Per held joint: lower limit (rad).'),
+    ('held_joint_upper_limits', Parameter.Type.DOUBLE_ARRAY, 'Per held joint: upper limit (rad).'),
+    ('forward_controller_node', '',
+     "The forward controller's node (e.g. /forward_position_controller): its `joints` "
+     'parameter is read at start-up and must equal forward_controller_joints; empty: no check.'),
+    ('forward_controller_joints', Parameter.Type.STRING_ARRAY,
+     "The forward controller's `joints` as the profile lists them (without a namespace "
+     'prefix, which the controller adds itself).'),
+    ('forward_controller_check_timeout_s', 3.0,
+     "Seconds to wait for the forward controller's parameter service; past them the order is "
+     'not checked (warning).'),
     ('state_timeout_s', _SAFETY.state_timeout_s,
      'Watchdog: damping when joint states or IMU are older (s).'),
     ('frozen_imu_timeout_s', _SAFETY.frozen_imu_timeout_s,
@@ -117,6 +141,17 @@ _PARAMETERS = (
     ('hfr_min_std', _MONITOR.hfr_min_std,
      'Per-joint HFR is judged only above this standard deviation over the window (rad).'),
     ('diagnostics_period_s', 1.0, 'Period of /diagnostics messages (s).'),
+    ('safe_stop_hardware_component', '',
+     'ros2_control hardware component to deactivate on a safe stop (Spot: SpotSystem, which '
+     'sits down and powers off); empty: never, the driver keeps the last target.'),
+    ('safe_stop_controller_manager', '/controller_manager',
+     'The controller manager whose set_hardware_component_state service is called.'),
+    ('safe_stop_power_off_on', ['estop', 'fault', 'shutdown'],
+     'Events that deactivate the component: estop, fault (after safe_stop_damping_s of '
+     'damping) and shutdown (SIGINT, SIGTERM, an exception).'),
+    ('safe_stop_damping_s', 1.0,
+     'Seconds of latched damping before an e-stop or fault deactivates the component.'),
+    ('safe_stop_timeout_s', 3.0, 'Seconds to wait for the service when shutting down.'),
 )
 
 
@@ -134,41 +169,12 @@ class ControllerNode(Node):
             raise ValueError('parameter policy_path is required (exported policy directory)')
         policy = load_policy(policy_path)
         metadata = policy.metadata
-        runtime = make_runtime(policy, lpn_mode=self._param('lpn_mode'),
-                               table_bins=self._param('lpn_table_bins'))
-        self._joint_map = JointMap(metadata.joint_names,
-                                   parse_joint_remap(self._param('joint_remap') or []))
-        lower = self._param('joint_lower_limits')
-        upper = self._param('joint_upper_limits')
-        lower = metadata.joint_lower_limits if lower is None else np.asarray(lower)
-        upper = metadata.joint_upper_limits if upper is None else np.asarray(upper)
-        if lower is None or upper is None:
-            raise ValueError('no joint limits: set joint_lower_limits and joint_upper_limits '
-                             'or export joint_limits in policy.yaml')
-        config = ControllerConfig(
-            safety=SafetyConfig(self._param('state_timeout_s'), self._param('max_tilt_rad'),
-                                self._param('interpolation_duration_s'),
-                                self._param('frozen_imu_timeout_s')),
-            monitor=MonitorConfig(
-                window_s=self._param('monitor_window_s'),
-                cutoff_hz=self._param('monitor_cutoff_hz'),
-                hfr=Threshold.from_parameters(self._param('hfr_warn'), self._param('hfr_error')),
-                sm=Threshold.from_parameters(self._param('sm_warn'), self._param('sm_error')),
-                action_rate=Threshold.from_parameters(self._param('action_rate_warn'),
-                                                      self._param('action_rate_error')),
-                hfr_min_std=self._param('hfr_min_std')),
-            passive_extra_damping=self._param('passive_extra_damping'),
-            control_rate_hz=self._param('control_rate_hz'),
-            supplied_inputs=('command',) + (('odometry',) if self._param('odom_topic') else ()),
-            odometry=OdometryConfig(self._param('odom_twist_frame'),
-                                    self._param('odom_timeout_s'),
-                                    self._param('orientation_source')))
-        self._core = ControllerCore(runtime, lower, upper, config)
-
+        setup = build_controller(policy, self._param)
+        self._core, self._joint_map = setup.core, setup.joint_map
+        self._command_layout = setup.command_layout
         self._use_float64_array = self._param('use_float64_array')
-        array_order = (self._param('float64_array_joint_order')
-                       or list(self._joint_map.robot_joint_names))
-        self._float64_array_indices = self._joint_map.output_indices(array_order)
+        self._check_forward_controller_joints()
+        self._init_safe_stop()
 
         command_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                                  history=HistoryPolicy.KEEP_LAST)
@@ -204,6 +210,101 @@ class ControllerNode(Node):
             f'{metadata.motion_clip!r}, {self._core.control_rate_hz:g} Hz, revision '
             f'{metadata.git_revision}')
 
+    def _check_forward_controller_joints(self):
+        """Refuse to start when the forward controller's own `joints` differ from ours."""
+        controller = self._param('forward_controller_node')
+        expected = self._param('forward_controller_joints')
+        if not controller or not expected:
+            return
+        client = self.create_client(GetParameters, f'{controller}/get_parameters')
+        timeout = self._param('forward_controller_check_timeout_s')
+        reported = None
+        if client.wait_for_service(timeout_sec=timeout):
+            future = client.call_async(GetParameters.Request(names=['joints']))
+            rclpy.spin_until_future_complete(self, future, timeout_sec=timeout)
+            values = future.result().values if future.done() and future.result() else []
+            if values and values[0].type == ParameterType.PARAMETER_STRING_ARRAY:
+                reported = list(values[0].string_array_value)
+        self.destroy_client(client)
+        if reported is None:
+            self.get_logger().warning(
+                f"could not read {controller}'s joints parameter within {timeout:g} s: the "
+                'command order is not checked against the forward controller')
+            return
+        problem = forward_controller_mismatch(expected, reported, controller)
+        if problem:
+            raise ValueError(problem)
+        self.get_logger().info(f'{controller} joints match the command order '
+                               f'({len(reported)} joints)')
+
+    # -- safe stop: what the driver is left doing (see lpn_controller.safe_stop) --------------
+
+    def _init_safe_stop(self):
+        self._safe_stop = SafeStopPlanner(safe_stop_config(self._param))
+        self._power_off_client = None
+        if self._safe_stop.config.hardware_component:
+            # Only needed against a ros2_control driver: imported where it is asked for.
+            from controller_manager_msgs.srv import SetHardwareComponentState
+            self._power_off_type = SetHardwareComponentState
+            self._power_off_client = self.create_client(SetHardwareComponentState,
+                                                        self._safe_stop.config.service)
+
+    def _after_step_safe_stop(self, now_s):
+        safety = self._core.safety
+        request = self._safe_stop.after_step(now_s, safety.mode, safety.mode_start_s,
+                                             safety.reason, safety.estop_active)
+        if request is not None:
+            self._call_power_off(request)
+
+    def _call_power_off(self, request, executor=None):
+        """Ask the controller manager to deactivate the hardware; wait only with executor."""
+        config = self._safe_stop.config
+        client = self._power_off_client
+        ready = client.service_is_ready() if executor is None else \
+            client.wait_for_service(timeout_sec=config.timeout_s)
+        if not ready:
+            self._power_off_done(None, f'{config.service} is not available')
+            return
+        self.get_logger().warning(
+            f'{request.reason}: deactivating {request.component} through {config.service} '
+            '(Spot sits down and powers off)')
+        message = self._power_off_type.Request()
+        message.name = request.component
+        message.target_state.id = request.state_id
+        message.target_state.label = request.state_label
+        future = client.call_async(message)
+        if executor is None:
+            future.add_done_callback(lambda done: self._power_off_done(done.result()))
+            return
+        rclpy.spin_until_future_complete(self, future, executor=executor,
+                                         timeout_sec=config.timeout_s)
+        self._power_off_done(future.result() if future.done() else None,
+                             f'no answer within {config.timeout_s:g} s')
+
+    def _power_off_done(self, response, problem='the controller manager refused'):
+        ok = bool(response is not None and response.ok)
+        self._safe_stop.done(ok)
+        if ok:
+            self.get_logger().warning(f'{self._safe_stop.config.hardware_component} is '
+                                      'inactive: the robot sits down and powers off')
+        else:
+            self.get_logger().error(
+                f'could not deactivate the hardware ({problem}): the driver keeps streaming '
+                f'the last target. Stop it with: {stop_hint(self._safe_stop.config)}')
+
+    def safe_shutdown(self, cause, executor):
+        """Leave the driver safe as the node stops: a last damping command, then power off."""
+        self._core.engage_estop(self._now()[1], cause)
+        self._on_control_timer()   # the last target the driver keeps: the measured pose
+        request = self._safe_stop.at_shutdown(cause)
+        if request is not None and self._power_off_client is not None:
+            self._call_power_off(request, executor)
+        elif not self._safe_stop.powered_off:
+            self.get_logger().warning(
+                f'stopping ({cause}): the last command was passive damping (the measured pose), '
+                'which a ros2_control forward controller keeps streaming. Stop it with: '
+                f'{stop_hint(self._safe_stop.config)}')
+
     def _param(self, name):
         # Unset typed parameters read as None.
         return self.get_parameter_or(name).value
@@ -224,11 +325,13 @@ class ControllerNode(Node):
 
     def _on_joint_state(self, message: JointState):
         try:
-            names, positions, velocities = joint_state_fields(message)
-            positions = self._joint_map.to_policy_order(names, positions)
+            names, measured, velocities = joint_state_fields(message)
+            positions = self._joint_map.to_policy_order(names, measured)
             if velocities is not None:
                 velocities = self._joint_map.to_policy_order(names, velocities)
+            held = self._command_layout.held_positions(names, measured)
             self._core.set_joint_state(self._now()[1], positions, velocities)
+            self._core.set_held_joint_positions(held)
         except Exception as error:  # noqa: B902 (a callback must not raise)
             self._reject('joint states', error)
 
@@ -272,6 +375,10 @@ class ControllerNode(Node):
         return response
 
     def _on_reset_service(self, request, response):
+        refusal = self._safe_stop.reset_refusal()
+        if refusal:
+            response.success, response.message = False, refusal
+            return response
         self._log_transitions(filter(None, [self._core.reset_estop(self._now()[1])]))
         response.success = True
         response.message = 'e-stop released and faults cleared: waiting for fresh state'
@@ -280,6 +387,7 @@ class ControllerNode(Node):
     def _on_control_timer(self):
         now, now_s = self._now()
         output = self._guarded_step(now_s)
+        self._after_step_safe_stop(now_s)
         self._last_output = output
         self._log_transitions(output.transitions)
         stamp = now.to_msg()
@@ -289,9 +397,10 @@ class ControllerNode(Node):
             targets.name = list(self._joint_map.robot_joint_names)
             targets.position = output.joint_targets.tolist()
             self._targets_publisher.publish(targets)
-            if self._array_publisher is not None:
+            if self._array_publisher is not None and output.held_targets is not None:
                 array = Float64MultiArray()
-                array.data = output.joint_targets[self._float64_array_indices].tolist()
+                array.data = self._command_layout.assemble(
+                    output.joint_targets, output.held_targets).tolist()
                 self._array_publisher.publish(array)
         if output.action is not None:
             action = JointState()
@@ -336,28 +445,55 @@ class ControllerNode(Node):
         self._diagnostics_publisher.publish(diagnostics)
 
 
-def main(args=None):
-    """Run the controller node until shutdown; exit code 1 on a start-up error."""
-    rclpy.init(args=args)
-    node = None
+def _init_without_signal_handlers(args):
+    # rclpy's own handlers shut the context down on SIGINT/SIGTERM, after which no last command
+    # or service call is possible: the node handles both itself (see main).
     try:
-        node = ControllerNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (PolicyFormatError, JointMapError, ValueError) as error:  # MissingInputError too
-        get_logger('lpn_controller').fatal(f'cannot start: {error}')
-        return 1
-    except Exception:
-        # Ctrl-C shuts the context down from a signal handler, possibly while a callback takes
-        # a message or publishes: that is a normal stop, anything else is not.
-        if rclpy.ok():
+        from rclpy.signals import SignalHandlerOptions
+    except ImportError:
+        rclpy.init(args=args)
+    else:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+
+
+def main(args=None):
+    """Run the controller node until a signal, then stop safely; exit code 1 on start-up errors."""
+    _init_without_signal_handlers(args)
+    signals = []
+
+    def on_signal(number, frame):
+        signals.append(signal.Signals(number).name)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    node = None
+    executor = SingleThreadedExecutor()
+    try:
+        try:
+            node = ControllerNode()
+        except (PolicyFormatError, JointMapError, ValueError) as error:  # MissingInputError too
+            get_logger('lpn_controller').fatal(f'cannot start: {error}')
+            return 1
+        executor.add_node(node)
+        try:
+            # Short waits: a signal's handler runs between them (at the latest 0.1 s later).
+            while rclpy.ok() and not signals:
+                executor.spin_once(timeout_sec=0.1)
+        except ExternalShutdownException:
+            return 0
+        except Exception as error:
+            node.get_logger().fatal(f'{type(error).__name__}: {error}')
+            node.safe_shutdown('exception', executor)
             raise
+        if rclpy.ok():
+            node.safe_shutdown(signals[0] if signals else 'shutdown', executor)
     finally:
         # Ctrl-C in a terminal reaches a launched node twice (the process group, then launch's
-        # own SIGINT): the second must not turn a normal stop into a traceback.
+        # own SIGINT): later signals must not interrupt the stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if node is not None:
+            executor.remove_node(node)
             node.destroy_node()
         rclpy.try_shutdown()
     return 0

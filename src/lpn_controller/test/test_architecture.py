@@ -5,7 +5,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / 'lpn_controller'
 ROS_MODULES = {'rclpy', 'rcl_interfaces', 'sensor_msgs', 'std_msgs', 'std_srvs',
-               'diagnostic_msgs', 'builtin_interfaces', 'geometry_msgs', 'launch', 'launch_ros'}
+               'diagnostic_msgs', 'builtin_interfaces', 'geometry_msgs', 'launch', 'launch_ros',
+               'controller_manager_msgs'}   # the safe stop's set_hardware_component_state
 
 
 def imported_top_level_modules(path):

@@ -20,21 +20,36 @@ A real robot's profile: how its driver's topics and joint names meet the control
       orientation_source: imu            # imu (default) or odometry: gravity, tilt and
                                          # heading from the odometry pose instead
     forward_command_joints: [...]        # the forward controller's `joints`, in its order
+    forward_controller: forward_position_controller   # its node: `joints` read at start-up
+    held_joints:                         # in forward_command_joints, not driven by the policy
+      arm_f1x: {hold: measured, limits: [-1.57, 0.0]}   # hold: measured (at engagement) or rad
+    driver_gains: spot_ros2_control     # the robot's joint PD gains come from that driver's
+                                        # config file: the launch checks or warns (optional)
+    safe_stop:                          # optional: deactivate a ros2_control hardware component
+      hardware_component: SpotSystem    # through /[NS/]controller_manager ...
+      power_off_on: [estop, fault, shutdown]   # ... on these events
+      damping_s: 1.0                    # after this much damping (estop, fault)
     joint_names: {policy_joint: robot_joint, ...}   # unlisted joints keep their names
     joint_limits: {policy_joint: [lower, upper], ...}   # optional, rad, only tighter
     safety: {interpolation_duration_s: 5.0, ...}        # see SAFETY_PARAMETERS
 
 :func:`controller_parameters` turns a profile and the policy's metadata into the controller
 node's parameters, after checking every name with the controller's own joint map, so a wrong
-profile fails at launch with the file and key, not on the robot.
+profile fails at launch with the file and key, not on the robot. Under a namespace (Spot's
+``spot_name:=NS``) absolute topics move under ``/NS/`` and robot joint names become ``NS/name``,
+as the driver's joint_state_broadcaster publishes them; the forward controller's own ``joints``
+stay unprefixed (the controller prefixes them itself).
 """
 
 from dataclasses import dataclass, field
 import math
 from pathlib import Path
+import re
 from typing import Dict, Tuple
 
-from lpn_controller.joint_map import JointMap, JointMapError
+from lpn_controller.joint_map import (CommandLayout, HeldJoint, HOLD_MEASURED, JointMap,
+                                      JointMapError)
+from lpn_controller.safe_stop import EVENTS
 from lpn_controller.state_inputs import OdometryConfig
 import yaml
 
@@ -43,8 +58,14 @@ import yaml
 SAFETY_PARAMETERS = ('state_timeout_s', 'max_tilt_rad', 'interpolation_duration_s',
                      'passive_extra_damping', 'frozen_imu_timeout_s')
 
-_TOP_KEYS = ('description', 'topics', 'forward_command_joints', 'joint_names', 'joint_limits',
+_TOP_KEYS = ('description', 'topics', 'forward_command_joints', 'forward_controller',
+             'held_joints', 'driver_gains', 'safe_stop', 'joint_names', 'joint_limits',
              'safety', 'odometry')
+_SAFE_STOP_KEYS = ('hardware_component', 'power_off_on', 'damping_s')
+# Drivers whose joint PD gains this package can write and check (spot_driver_config).
+DRIVER_GAINS = ('spot_ros2_control',)
+_HELD_KEYS = ('hold', 'limits')
+_NAMESPACE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 # The `odometry` keys and the controller parameters they become.
 ODOMETRY_PARAMETERS = {'twist_frame': 'odom_twist_frame', 'timeout_s': 'odom_timeout_s',
                        'orientation_source': 'orientation_source'}
@@ -75,6 +96,10 @@ class RobotProfile:
     joint_names: Dict[str, str] = field(default_factory=dict)
     joint_limits: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     safety: Dict[str, float] = field(default_factory=dict)
+    forward_controller: str = ''
+    held_joints: Tuple[HeldJoint, ...] = ()
+    driver_gains: str = ''
+    safe_stop: Dict[str, object] = field(default_factory=dict)
     odometry: OdometryConfig = OdometryConfig()
 
     @property
@@ -124,6 +149,17 @@ def load_robot_profile(path):
         joint_limits[_text(name, source, 'joint_limits')] = (lower, upper)
     safety = {name: _number(value, source, f'safety.{name}') for name, value in
               _mapping(data.get('safety', {}), source, 'safety', SAFETY_PARAMETERS).items()}
+    forward_controller = _text(data.get('forward_controller', ''), source, 'forward_controller',
+                               allow_empty=True)
+    if forward_controller and not forward_joints:
+        raise RobotProfileError(source, 'forward_controller',
+                                'set it only with topics.forward_command')
+    held_joints = _held_joints(data.get('held_joints', {}), source, forward_joints)
+    driver_gains = _text(data.get('driver_gains', ''), source, 'driver_gains', allow_empty=True)
+    if driver_gains and driver_gains not in DRIVER_GAINS:
+        raise RobotProfileError(source, 'driver_gains', f'{driver_gains!r} is not one of '
+                                                        f'{", ".join(DRIVER_GAINS)}')
+    safe_stop = _safe_stop(data.get('safe_stop', {}), source)
     odometry = _odometry_config(data.get('odometry'), source)
     if odometry.orientation_source == 'odometry' and not topic['odometry']:
         raise RobotProfileError(source, 'odometry.orientation_source',
@@ -136,7 +172,9 @@ def load_robot_profile(path):
         joint_targets_topic=topic['joint_targets'],
         forward_command_topic=topic['forward_command'], odometry_topic=topic['odometry'],
         forward_command_joints=forward_joints,
-        joint_names=joint_names, joint_limits=joint_limits, safety=safety, odometry=odometry)
+        joint_names=joint_names, joint_limits=joint_limits, safety=safety,
+        forward_controller=forward_controller, held_joints=held_joints,
+        driver_gains=driver_gains, safe_stop=safe_stop, odometry=odometry)
 
 
 def _odometry_config(value, source):
@@ -152,48 +190,154 @@ def _odometry_config(value, source):
     return OdometryConfig(**checked)
 
 
-def controller_parameters(profile, metadata):
+def _safe_stop(value, source):
+    spec = _mapping(value, source, 'safe_stop', _SAFE_STOP_KEYS)
+    if not spec:
+        return {}
+    component = _text(spec.get('hardware_component'), source, 'safe_stop.hardware_component')
+    events = [_text(event, source, 'safe_stop.power_off_on') for event in
+              _sequence(spec.get('power_off_on', list(EVENTS)), source, 'safe_stop.power_off_on')]
+    unknown = [event for event in events if event not in EVENTS]
+    if unknown:
+        raise RobotProfileError(source, 'safe_stop.power_off_on', f'unknown event(s) '
+                                f'{", ".join(unknown)}; known: {", ".join(EVENTS)}')
+    damping = _number(spec.get('damping_s', 1.0), source, 'safe_stop.damping_s')
+    if damping < 0:
+        raise RobotProfileError(source, 'safe_stop.damping_s', f'{damping} is negative')
+    return {'hardware_component': component, 'power_off_on': events, 'damping_s': damping}
+
+
+def _held_joints(value, source, forward_joints):
+    held = []
+    for name, spec in _mapping(value, source, 'held_joints').items():
+        key = f'held_joints.{name}'
+        spec = _mapping(spec, source, key, _HELD_KEYS)
+        if name not in forward_joints:
+            raise RobotProfileError(source, key, 'not in forward_command_joints: only a joint '
+                                                 'the forward controller commands is held')
+        hold = spec.get('hold')
+        if hold != HOLD_MEASURED:
+            if isinstance(hold, str) or hold is None:
+                raise RobotProfileError(source, f'{key}.hold', f'expected {HOLD_MEASURED!r} or '
+                                                               f'a finite number, got {hold!r}')
+            hold = _number(hold, source, f'{key}.hold')
+        pair = _sequence(spec.get('limits'), source, f'{key}.limits')
+        if len(pair) != 2:
+            raise RobotProfileError(source, f'{key}.limits', f'expected [lower, upper], got '
+                                                             f'{pair!r}')
+        lower, upper = (_number(item, source, f'{key}.limits') for item in pair)
+        if not lower < upper:
+            raise RobotProfileError(source, f'{key}.limits', f'lower {lower} is not below '
+                                                             f'upper {upper}')
+        if hold != HOLD_MEASURED and not lower <= hold <= upper:
+            raise RobotProfileError(source, f'{key}.hold', f'{hold} lies outside the limits '
+                                                           f'[{lower}, {upper}]')
+        held.append(HeldJoint(name, None if hold == HOLD_MEASURED else hold, lower, upper))
+    return tuple(held)
+
+
+def check_namespace(namespace):
+    """Return ``namespace`` without slashes, or raise naming the problem ('' is none)."""
+    namespace = (namespace or '').strip().strip('/')
+    if namespace and not _NAMESPACE.fullmatch(namespace):
+        raise RobotProfileError('spot_name', 'namespace',
+                                f'{namespace!r} is not a ROS name (letters, digits, _)')
+    return namespace
+
+
+def namespaced_topic(topic, namespace):
+    """Move an absolute or relative topic under ``/namespace/``; private (~/) ones stay."""
+    if not topic or not namespace or topic.startswith('~'):
+        return topic
+    return f'/{namespace}/{topic.lstrip("/")}'
+
+
+def namespaced_topics(profile, namespace):
+    """Return the profile's topics (see RobotProfile.topics) under ``namespace``."""
+    return tuple(namespaced_topic(topic, check_namespace(namespace))
+                 for topic in profile.topics)
+
+
+def namespaced_joint(name, namespace):
+    """Return a joint name as the driver's broadcaster publishes it under ``namespace``."""
+    return f'{namespace}/{name}' if namespace else name
+
+
+def controller_parameters(profile, metadata, namespace=''):
     """
     Return the controller node's parameters for ``profile`` driving a policy (its metadata).
 
     Checks the joint names against the policy with the controller's :class:`JointMap`, the
-    forward controller's joint order against the mapped robot names, that joint limits only
-    tighten the policy's own, and that the profile names every input the policy observes.
+    forward controller's joint order against the mapped robot names and held joints, that joint
+    limits only tighten the policy's own, and that the profile names every input the policy
+    observes. ``namespace`` (the driver's ``spot_name``) moves topics and prefixes joint names.
     """
+    namespace = check_namespace(namespace)
     if 'base_linear_velocity' in (term.name for term in metadata.observation_terms) \
             and not profile.odometry_topic:
         raise RobotProfileError(profile.source, 'topics.odometry',
                                 "the policy observes base_linear_velocity: name the driver's "
                                 'nav_msgs/Odometry topic (and its odometry.twist_frame)')
+    robot_names = {name: namespaced_joint(profile.joint_names.get(name, name), namespace)
+                   for name in metadata.joint_names}
+    unknown = {name: robot for name, robot in profile.joint_names.items()
+               if name not in robot_names}
     try:
-        joint_map = JointMap(metadata.joint_names, profile.joint_names)
+        joint_map = JointMap(metadata.joint_names, {**robot_names, **unknown})
     except JointMapError as error:
         raise RobotProfileError(profile.source, 'joint_names', str(error)) from error
+    topic = {name: namespaced_topic(value, namespace) for name, value in (
+        ('joint_states', profile.joint_states_topic), ('imu', profile.imu_topic),
+        ('odometry', profile.odometry_topic), ('joint_targets', profile.joint_targets_topic),
+        ('forward_command', profile.forward_command_topic))}
     parameters = {
-        'joint_states_topic': profile.joint_states_topic,
-        'imu_topic': profile.imu_topic,
-        'odom_topic': profile.odometry_topic,
+        'joint_states_topic': topic['joint_states'],
+        'imu_topic': topic['imu'],
+        'odom_topic': topic['odometry'],
         **{parameter: getattr(profile.odometry, key)
            for key, parameter in ODOMETRY_PARAMETERS.items()},
-        'joint_targets_topic': profile.joint_targets_topic,
+        'joint_targets_topic': topic['joint_targets'],
         'use_float64_array': bool(profile.forward_command_topic),
     }
-    remap = [f'{policy}:{robot}' for policy, robot in profile.joint_names.items()
-             if policy != robot]
+    remap = [f'{policy}:{robot}' for policy, robot in robot_names.items() if policy != robot]
     if remap:  # an empty list cannot be typed as a ROS parameter; unset means no renames
         parameters['joint_remap'] = remap
     if profile.forward_command_topic:
-        try:
-            joint_map.output_indices(profile.forward_command_joints)
-        except JointMapError as error:
-            raise RobotProfileError(profile.source, 'forward_command_joints',
-                                    str(error)) from error
-        parameters['float64_array_topic'] = profile.forward_command_topic
-        parameters['float64_array_joint_order'] = list(profile.forward_command_joints)
+        parameters.update(_forward_command_parameters(profile, joint_map, namespace))
+        parameters['float64_array_topic'] = topic['forward_command']
     if profile.joint_limits:
         lower, upper = _tightened_limits(profile, metadata)
         parameters['joint_lower_limits'], parameters['joint_upper_limits'] = lower, upper
     parameters.update(profile.safety)
+    if profile.safe_stop:
+        parameters.update(
+            safe_stop_hardware_component=profile.safe_stop['hardware_component'],
+            safe_stop_controller_manager=namespaced_topic('/controller_manager', namespace),
+            safe_stop_power_off_on=list(profile.safe_stop['power_off_on']),
+            safe_stop_damping_s=profile.safe_stop['damping_s'])
+    return parameters
+
+
+def _forward_command_parameters(profile, joint_map, namespace):
+    held = tuple(HeldJoint(namespaced_joint(joint.name, namespace), joint.hold, joint.lower,
+                           joint.upper) for joint in profile.held_joints)
+    order = [namespaced_joint(name, namespace) for name in profile.forward_command_joints]
+    try:
+        CommandLayout(joint_map, order, held)
+    except JointMapError as error:
+        raise RobotProfileError(profile.source, 'forward_command_joints', str(error)) from error
+    parameters = {'float64_array_joint_order': order}
+    if held:
+        parameters.update(
+            held_joint_names=[joint.name for joint in held],
+            held_joint_holds=[HOLD_MEASURED if joint.hold is None else repr(joint.hold)
+                              for joint in held],
+            held_joint_lower_limits=[joint.lower for joint in held],
+            held_joint_upper_limits=[joint.upper for joint in held])
+    if profile.forward_controller:
+        parameters['forward_controller_node'] = namespaced_topic(
+            f'/{profile.forward_controller}', namespace)
+        parameters['forward_controller_joints'] = list(profile.forward_command_joints)
     return parameters
 
 

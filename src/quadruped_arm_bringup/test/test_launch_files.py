@@ -14,12 +14,16 @@ EXPECTED_ARGUMENTS = {
     'sim.launch.py': {'task', 'policy', 'robot', 'use_sim_time', 'real_time_factor', 'viewer',
                       'record', 'bag', 'bridge_params', 'controller_params', 'monitor_params'},
     'robot.launch.py': {'robot', 'robot_profile', 'task', 'policy', 'use_sim_time', 'record',
-                        'bag', 'controller_params', 'monitor_params'},
+                        'bag', 'controller_params', 'monitor_params', 'spot_name',
+                        'driver_config'},
+    'spot_emulator.launch.py': {'spot_name', 'hardware_interface', 'driver_config',
+                                'robot_config'},
 }
 EXPECTED_EXECUTABLES = {
     'sim.launch.py': {('sim_bridge', 'node'), ('lpn_controller', 'node'),
                       ('diagnostic_aggregator', 'aggregator_node')},
     'robot.launch.py': {('lpn_controller', 'node')},
+    'spot_emulator.launch.py': {('quadruped_arm_bringup', 'spot_emulator')},
 }
 
 
@@ -86,7 +90,7 @@ def test_defaults_that_differ_between_simulation_and_robot(package_dir):
         return value.value if isinstance(value, ast.Constant) else None
     assert default('sim.launch.py', 'use_sim_time') == 'true'
     assert default('robot.launch.py', 'use_sim_time') == 'false'
-    for launch_file in EXPECTED_ARGUMENTS:
+    for launch_file in ('sim.launch.py', 'robot.launch.py'):
         assert default(launch_file, 'record') == 'false'
         assert default(launch_file, 'task') == 'trot_arm_wave'
     assert default('sim.launch.py', 'viewer') == 'false'

@@ -40,6 +40,9 @@ RCLPY_HUMBLE_FIRST = {
     'rclpy.callback_groups': {'CallbackGroup', 'MutuallyExclusiveCallbackGroup',
                               'ReentrantCallbackGroup'},
     'rclpy.task': {'Future', 'Task'},
+    # Humble's signals module (rclpy#844): the controller node turns rclpy's handlers off to
+    # make its safe stop itself (init(signal_handler_options=SignalHandlerOptions.NO)).
+    'rclpy.signals': {'SignalHandlerOptions'},
 }
 
 

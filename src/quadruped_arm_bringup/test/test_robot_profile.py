@@ -122,6 +122,104 @@ def test_recorded_topics_of_a_robot_are_absolute(tmp_path):
         '/position_controller/commands', '/lpn_controller/action', '/diagnostics')
 
 
+HELD = {'gripper': {'hold': 'measured', 'limits': [-1.5, 0.0]}}
+
+
+def with_gripper(**changes):
+    defaults = {'forward_command_joints': ['arm_sh0', 'fl_knee', 'fl_hip_x', 'gripper'],
+                'held_joints': HELD, 'forward_controller': 'position_controller'}
+    return with_changes(**{**defaults, **changes})
+
+
+def test_held_joints_and_the_forward_controller_check_become_parameters(tmp_path):
+    parameters = controller_parameters(load_robot_profile(write(tmp_path, with_gripper())),
+                                       METADATA)
+    assert parameters['float64_array_joint_order'][-1] == 'gripper'
+    assert parameters['held_joint_names'] == ['gripper']
+    assert parameters['held_joint_holds'] == ['measured']
+    assert parameters['held_joint_lower_limits'] == [-1.5]
+    assert parameters['held_joint_upper_limits'] == [0.0]
+    assert parameters['forward_controller_node'] == '/position_controller'
+    assert parameters['forward_controller_joints'] == ['arm_sh0', 'fl_knee', 'fl_hip_x',
+                                                       'gripper']
+    fixed = with_gripper(held_joints={'gripper': {'hold': -0.25, 'limits': [-1.5, 0.0]}})
+    parameters = controller_parameters(load_robot_profile(write(tmp_path, fixed)), METADATA)
+    assert parameters['held_joint_holds'] == ['-0.25']
+
+
+def test_a_namespace_moves_topics_and_prefixes_joints_as_the_broadcaster_does(tmp_path):
+    profile = load_robot_profile(write(tmp_path, with_gripper()))
+    parameters = controller_parameters(profile, METADATA, namespace='/spot1/')
+    assert parameters['joint_states_topic'] == '/spot1/robot/joint_states'
+    assert parameters['imu_topic'] == '/spot1/robot/imu'
+    assert parameters['joint_targets_topic'] == '~/joint_targets'   # the controller's own
+    assert parameters['float64_array_topic'] == '/spot1/position_controller/commands'
+    assert parameters['float64_array_joint_order'] == [
+        'spot1/arm_sh0', 'spot1/fl_knee', 'spot1/fl_hip_x', 'spot1/gripper']
+    assert sorted(parameters['joint_remap']) == [
+        'arm_sh0:spot1/arm_sh0', 'front_left_hip_x:spot1/fl_hip_x',
+        'front_left_knee:spot1/fl_knee']
+    assert parameters['held_joint_names'] == ['spot1/gripper']
+    # The forward controller prefixes its own joints from its namespace: compared unprefixed.
+    assert parameters['forward_controller_node'] == '/spot1/position_controller'
+    assert parameters['forward_controller_joints'][0] == 'arm_sh0'
+    with pytest.raises(RobotProfileError, match='spot_name: namespace: .*not a ROS name'):
+        controller_parameters(profile, METADATA, namespace='spot 1')
+
+
+@pytest.mark.parametrize('changes, key, problem', [
+    ({'held_joints': {'wrist': {'hold': 'measured', 'limits': [-1, 1]}}}, r'held_joints\.wrist',
+     'not in forward_command_joints'),
+    ({'held_joints': {'gripper': {'hold': 'open', 'limits': [-1, 0]}}},
+     r'held_joints\.gripper\.hold', 'finite number'),
+    ({'held_joints': {'gripper': {'hold': 0.5, 'limits': [-1, 0]}}},
+     r'held_joints\.gripper\.hold', 'outside the limits'),
+    ({'held_joints': {'gripper': {'hold': 'measured', 'limits': [0, -1]}}},
+     r'held_joints\.gripper\.limits', 'not below'),
+    ({'held_joints': {'gripper': {'hold': 'measured', 'limits': [0, -1], 'speed': 1}}},
+     r'held_joints\.gripper', 'unknown key'),
+])
+def test_held_joint_mistakes_name_the_file_and_key(tmp_path, changes, key, problem):
+    with pytest.raises(RobotProfileError, match=f'robot.yaml: {key}: .*{problem}'):
+        load_robot_profile(write(tmp_path, with_gripper(**changes)))
+
+
+def test_a_joint_the_policy_lacks_and_nobody_holds_is_refused(tmp_path):
+    profile = load_robot_profile(write(tmp_path, with_gripper(held_joints={})))
+    with pytest.raises(RobotProfileError,
+                       match='forward_command_joints: .*unknown joint.*gripper'):
+        controller_parameters(profile, METADATA)
+
+
+def test_spot_profile_matches_the_driver_interface(package_dir):
+    from lpn_controller.policy_format import load_policy
+    profile = load_robot_profile(package_dir / 'config' / 'robots' / 'spot_arm.yaml')
+    metadata = load_policy(package_dir / 'policies' / 'lpn_trot_arm_wave').metadata
+    parameters = controller_parameters(profile, metadata)
+    assert parameters['joint_states_topic'] == '/low_level/joint_states'
+    assert parameters['imu_topic'] == '/imu_sensor_broadcaster/imu'
+    assert parameters['float64_array_topic'] == '/forward_position_controller/commands'
+    order = parameters['float64_array_joint_order']
+    assert len(order) == 19 and order[-1] == 'arm_f1x'
+    assert order[:18] == list(metadata.joint_names)
+    assert parameters['held_joint_names'] == ['arm_f1x']
+    assert parameters['forward_controller_node'] == '/forward_position_controller'
+    assert parameters['safe_stop_hardware_component'] == 'SpotSystem'
+    assert parameters['safe_stop_power_off_on'] == ['estop', 'fault', 'shutdown']
+    spot1 = controller_parameters(profile, metadata, 'spot1')
+    assert spot1['safe_stop_controller_manager'] == '/spot1/controller_manager'
+    assert spot1['joint_states_topic'] == '/spot1/low_level/joint_states'
+
+
+def test_safe_stop_mistakes_are_named(tmp_path):
+    data = with_changes(safe_stop={'hardware_component': 'X', 'power_off_on': ['reboot']})
+    with pytest.raises(RobotProfileError, match=r'safe_stop\.power_off_on: unknown event'):
+        load_robot_profile(write(tmp_path, data))
+    data = with_changes(safe_stop={'power_off_on': ['estop']})
+    with pytest.raises(RobotProfileError, match=r'safe_stop\.hardware_component: missing'):
+        load_robot_profile(write(tmp_path, data))
+
+
 def test_odometry_settings_become_controller_parameters(tmp_path):
     # Absent: nav_msgs' convention (twist in the body frame), the default timeout, IMU attitude.
     parameters = controller_parameters(load_robot_profile(write(tmp_path, VALID)), METADATA)
