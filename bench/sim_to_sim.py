@@ -76,7 +76,7 @@ def parse_args(argv=None):
 
 def policies(args):
     """Return {trained-in: [(label, policy directory)]}, training what was not given."""
-    from smooth_policy_trainer.train_config import load_config
+    from smooth_policy_trainer.config.train_config import load_config
     clip = load_config(args.config).env.clip
     given = {'full': args.full_policy, 'fast': args.fast_policy}
     found = {}
@@ -101,7 +101,7 @@ def evaluate_both(directory, args):
     """Return (trained-in, iterations, {evaluated-in: evaluation}) of one exported policy."""
     from lpn_controller.policy_format import load_policy
     from sim_bridge.physics import DEFAULT_PHYSICS, PhysicsMismatchWarning
-    from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
+    from smooth_policy_trainer.evaluation.evaluate import env_config_for, evaluate_policy
     policy = load_policy(directory)
     trained_in = policy.metadata.physics or DEFAULT_PHYSICS
     iterations = policy.metadata.training_config.get('run', {}).get('iterations')

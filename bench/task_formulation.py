@@ -70,7 +70,7 @@ def parse_args(argv=None):
 def run_variant(name, seed, args):
     """Train (or reuse) one run of a variant and evaluate it; returns (process, evaluation)."""
     from lpn_controller.policy_format import load_policy
-    from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
+    from smooth_policy_trainer.evaluation.evaluate import env_config_for, evaluate_policy
     run_dir = args.out / args.clip / f'{name}_s{seed}'
     switches = ['env.physics=fast', *VARIANTS[name][1], *args.extra]
     train_args = SimpleNamespace(config=args.config, iterations=args.iterations,

@@ -27,8 +27,8 @@ import tempfile
 import time
 
 import mujoco
-from smooth_policy_trainer.runner import Runner
-from smooth_policy_trainer.train_config import load_config
+from smooth_policy_trainer.config.train_config import load_config
+from smooth_policy_trainer.runners.ppo_runner import Runner
 
 PHYSICS = ('full', 'fast')
 PARTS = ('physics', 'env_python', 'policy_forward', 'runner_python', 'update')

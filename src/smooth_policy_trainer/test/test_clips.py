@@ -3,12 +3,12 @@
 import mujoco
 import numpy as np
 import pytest
-from smooth_policy_trainer.clip_generator import (
-    clip_checks, CLIP_NAMES, failed_checks, generate_clip, GRAVITY, motion_targets)
-from smooth_policy_trainer.clip_kinematics import quat_multiply, RobotKinematics
-from smooth_policy_trainer.clips import (
-    ClipError, list_shipped_clips, load_clip, load_shipped_clip, MotionClip, save_clip,
-    shipped_clip_path)
+from smooth_policy_trainer.motion.clips import (ClipError, list_shipped_clips, load_clip,
+                                                load_shipped_clip, MotionClip, save_clip,
+                                                shipped_clip_path)
+from smooth_policy_trainer.motion.generator import (clip_checks, CLIP_NAMES, failed_checks,
+                                                    generate_clip, GRAVITY, motion_targets)
+from smooth_policy_trainer.motion.kinematics import quat_multiply, RobotKinematics
 import yaml
 
 

@@ -6,12 +6,13 @@ import math
 
 from lpn_controller.policy_format import save_policy
 import pytest
-from smooth_policy_trainer import evaluate
-from smooth_policy_trainer.env import EnvConfig, ImitationEnv
-from smooth_policy_trainer.export import build_policy
-from smooth_policy_trainer.normalizer import RunningNormalizer
-from smooth_policy_trainer.policies import make_actor
-from smooth_policy_trainer.train_config import config_to_dict, load_config
+from smooth_policy_trainer.cli.evaluate import main as evaluate_main
+from smooth_policy_trainer.config.train_config import config_to_dict, load_config
+from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv
+from smooth_policy_trainer.evaluation import evaluate
+from smooth_policy_trainer.networks.export import build_policy
+from smooth_policy_trainer.networks.normalizer import RunningNormalizer
+from smooth_policy_trainer.networks.policies import make_actor
 import torch
 
 ENV = EnvConfig(clip='trot', num_envs=1)
@@ -111,16 +112,16 @@ def test_a_policy_for_another_task_is_refused(policy):
 def test_the_command_line_writes_json_and_a_table(policy, tmp_path, capsys):
     path = save_policy(tmp_path / 'policy', policy.metadata, policy.weights)
     output = tmp_path / 'figures' / 'evaluation.json'
-    assert evaluate.main(['--policy', str(path), '--episodes', '2', '--seconds', '0.5',
+    assert evaluate_main(['--policy', str(path), '--episodes', '2', '--seconds', '0.5',
                           '--output', str(output)]) == 0
     printed = capsys.readouterr().out
     assert 'joint RMSE' in printed and 'survival rate' in printed
     figures = json.loads(output.read_text())
     assert figures['physics'] == 'full'
     assert figures['clip'] == 'trot' and figures['lpn_mode'] == 'table'
-    assert evaluate.main(['--policy', str(path), '--episodes', '1', '--seconds', '0.2',
+    assert evaluate_main(['--policy', str(path), '--episodes', '1', '--seconds', '0.2',
                           '--physics', 'fast', '--output', str(output)]) == 0
     capsys.readouterr()
     assert json.loads(output.read_text())['physics'] == 'fast'
-    assert evaluate.main(['--policy', str(tmp_path / 'missing')]) == 1
+    assert evaluate_main(['--policy', str(tmp_path / 'missing')]) == 1
     assert 'no such file or directory' in capsys.readouterr().err

@@ -4,13 +4,16 @@ from lpn_controller.policy_format import load_policy, save_policy
 from lpn_controller.runtime import make_runtime
 import numpy as np
 import pytest
-from smooth_policy_trainer import export
-from smooth_policy_trainer.checkpoint import CheckpointError, load_checkpoint
-from smooth_policy_trainer.env import EnvConfig, ImitationEnv
-from smooth_policy_trainer.normalizer import RunningNormalizer
-from smooth_policy_trainer.policies import make_actor
-from smooth_policy_trainer.runner import Runner
-from smooth_policy_trainer.train_config import config_to_dict, load_config
+from smooth_policy_trainer.cli import export
+from smooth_policy_trainer.config.train_config import config_to_dict, load_config
+from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv
+from smooth_policy_trainer.networks.export import build_policy
+from smooth_policy_trainer.networks.normalizer import RunningNormalizer
+from smooth_policy_trainer.networks.policies import make_actor
+from smooth_policy_trainer.runners.checkpoint import CheckpointError, load_checkpoint
+from smooth_policy_trainer.runners.checkpoint_export import export_checkpoint
+from smooth_policy_trainer.runners.common import git_revision
+from smooth_policy_trainer.runners.ppo_runner import Runner
 import torch
 
 TINY = ['env.clip=trot', 'env.num_envs=4', 'ppo.num_steps=8', 'ppo.num_minibatches=2',
@@ -65,7 +68,7 @@ def random_observations(task, count, seed=1):
 @pytest.mark.parametrize('kind', ['lpn', 'mlp'])
 def test_the_exported_policy_acts_like_the_torch_actor(kind, task, tmp_path):
     actor, normalizer = trained_looking(kind, task)
-    policy = export.build_policy(actor, normalizer, task, {'note': 'test'}, 'abc123')
+    policy = build_policy(actor, normalizer, task, {'note': 'test'}, 'abc123')
     loaded = load_policy(save_policy(tmp_path / kind, policy.metadata, policy.weights))
     observations, phases = random_observations(task, 64)
     expected = torch_actions(actor, normalizer, observations, phases, task['action_clip'])
@@ -82,7 +85,7 @@ def test_the_exported_policy_acts_like_the_torch_actor(kind, task, tmp_path):
 
 def test_the_metadata_carries_the_task_and_the_normaliser(task):
     actor, normalizer = trained_looking('lpn', task)
-    policy = export.build_policy(actor, normalizer, task, {'ppo': {'gamma': 0.99}}, 'abc123')
+    policy = build_policy(actor, normalizer, task, {'ppo': {'gamma': 0.99}}, 'abc123')
     metadata = policy.metadata
     # Copied from the normaliser, not recomputed: exact.
     np.testing.assert_array_equal(metadata.observation_mean, normalizer.mean.numpy())
@@ -110,7 +113,7 @@ def test_the_metadata_carries_the_task_and_the_normaliser(task):
 
 
 def test_git_revision_is_a_commit_or_unknown():
-    revision = export.git_revision()
+    revision = git_revision()
     assert revision == 'unknown' or (len(revision) == 40 and int(revision, 16) >= 0)
 
 
@@ -149,7 +152,7 @@ def test_damaged_or_missing_checkpoints_fail_with_a_clear_error(checkpointed_run
     truncated = tmp_path / 'truncated.pt'
     truncated.write_bytes(source[:len(source) // 2])
     with pytest.raises(CheckpointError, match='truncated.pt: not a readable checkpoint'):
-        export.export_checkpoint(truncated, tmp_path / 'out')
+        export_checkpoint(truncated, tmp_path / 'out')
     foreign = tmp_path / 'foreign.pt'
     torch.save({'model': torch.zeros(3)}, foreign)
     with pytest.raises(CheckpointError, match='not a smooth_policy_trainer checkpoint'):

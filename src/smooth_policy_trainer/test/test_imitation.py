@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from sim_bridge.rotations import tilt_angle
 from sim_bridge.simulator import RobotState
-from smooth_policy_trainer.clips import ReferenceSample
-from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
-from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, heading_error,
-                                             imitation_errors, imitation_reward,
-                                             orientation_error, RewardTerm)
+from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv, RandomizationConfig
+from smooth_policy_trainer.envs.imitation_reward import (DEFAULT_REWARD_TERMS, heading_error,
+                                                         imitation_errors, imitation_reward,
+                                                         orientation_error, RewardTerm)
+from smooth_policy_trainer.motion.clips import ReferenceSample
 
 
 def hand_made(num_joints=3):

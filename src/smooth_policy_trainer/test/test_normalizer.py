@@ -3,11 +3,11 @@
 from lpn_controller.policy_format import load_policy
 import numpy as np
 import pytest
-from smooth_policy_trainer import export
-from smooth_policy_trainer.normalizer import make_normalizer, RunningNormalizer
-from smooth_policy_trainer.policies import make_actor
-from smooth_policy_trainer.runner import Runner
-from smooth_policy_trainer.train_config import ConfigError, load_config, NormalizerConfig
+from smooth_policy_trainer.cli import export
+from smooth_policy_trainer.config.train_config import ConfigError, load_config, NormalizerConfig
+from smooth_policy_trainer.networks.normalizer import make_normalizer, RunningNormalizer
+from smooth_policy_trainer.networks.policies import make_actor
+from smooth_policy_trainer.runners.ppo_runner import Runner
 import torch
 
 TINY = ['env.clip=trot', 'env.num_envs=4', 'ppo.num_steps=8', 'ppo.num_minibatches=2',

@@ -1,11 +1,11 @@
 """PAVE's critic terms and the critic diagnostics, against direct computations."""
 
 import pytest
-from smooth_policy_trainer.actor_critic import ActionBox, QNetwork, TwinQ
-from smooth_policy_trainer.critic_diagnostics import (critic_diagnostics, second_derivatives,
-                                                      sign_flip_rate)
-from smooth_policy_trainer.pave import PAVE, pave_terms, PaveConfig, rademacher
-from smooth_policy_trainer.replay import Transitions
+from smooth_policy_trainer.algorithms.replay import Transitions
+from smooth_policy_trainer.networks.actor_critic import ActionBox, QNetwork, TwinQ
+from smooth_policy_trainer.smoothing.critic_diagnostics import (critic_diagnostics,
+                                                                second_derivatives, sign_flip_rate)
+from smooth_policy_trainer.smoothing.pave import PAVE, pave_terms, PaveConfig, rademacher
 import torch
 from torch import nn
 

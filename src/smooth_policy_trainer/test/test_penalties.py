@@ -7,9 +7,10 @@ The LPN is linear in s with Jacobian K(phase).
 from lpn_controller.runtime import phase_features as runtime_phase_features
 import numpy as np
 import pytest
-from smooth_policy_trainer.penalties import (estimator_variance, jacobian_norm_squared,
-                                             jacobian_penalty, JacobianPenalty)
-from smooth_policy_trainer.policies import Critic, LPNActor, make_actor, MLPActor, phase_features
+from smooth_policy_trainer.networks.policies import (Critic, LPNActor, make_actor, MLPActor,
+                                                     phase_features)
+from smooth_policy_trainer.smoothing.jacobian import (estimator_variance, jacobian_norm_squared,
+                                                      jacobian_penalty, JacobianPenalty)
 import torch
 
 OBS, ACT = 7, 4

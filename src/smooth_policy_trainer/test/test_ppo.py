@@ -3,11 +3,11 @@
 import math
 
 import pytest
-from smooth_policy_trainer.normalizer import RunningNormalizer
-from smooth_policy_trainer.penalties import JacobianPenalty
-from smooth_policy_trainer.policies import Critic, make_actor
-from smooth_policy_trainer.ppo import PPO, PPOConfig
-from smooth_policy_trainer.storage import RolloutStorage
+from smooth_policy_trainer.algorithms.ppo import PPO, PPOConfig
+from smooth_policy_trainer.algorithms.storage import RolloutStorage
+from smooth_policy_trainer.networks.normalizer import RunningNormalizer
+from smooth_policy_trainer.networks.policies import Critic, make_actor
+from smooth_policy_trainer.smoothing.jacobian import JacobianPenalty
 import torch
 
 

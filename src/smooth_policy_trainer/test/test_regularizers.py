@@ -6,14 +6,14 @@ from lpn_controller.policy_format import ExportedPolicy
 from lpn_controller.runtime import make_runtime
 import numpy as np
 import pytest
-from smooth_policy_trainer.env import EnvConfig, ImitationEnv
-from smooth_policy_trainer.export import actor_weights, build_policy
-from smooth_policy_trainer.normalizer import RunningNormalizer
-from smooth_policy_trainer.policies import make_actor
-from smooth_policy_trainer.regularizers import (CAPS, caps_spatial_loss, caps_temporal_loss,
-                                                GradientPenalty)
-from smooth_policy_trainer.storage import Batch
-from smooth_policy_trainer.train_config import config_from_dict, ConfigError
+from smooth_policy_trainer.algorithms.storage import Batch
+from smooth_policy_trainer.config.train_config import config_from_dict, ConfigError
+from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv
+from smooth_policy_trainer.networks.export import actor_weights, build_policy
+from smooth_policy_trainer.networks.normalizer import RunningNormalizer
+from smooth_policy_trainer.networks.policies import make_actor
+from smooth_policy_trainer.smoothing.regularizers import (CAPS, caps_spatial_loss,
+                                                          caps_temporal_loss, GradientPenalty)
 import torch
 
 OBS, ACT, BATCH = 5, 3, 7

@@ -4,11 +4,12 @@ import signal
 
 import numpy as np
 import pytest
-from smooth_policy_trainer import train
-from smooth_policy_trainer.checkpoint import (checkpoint_path, CheckpointError, latest_checkpoint,
-                                              load_checkpoint, save_checkpoint)
-from smooth_policy_trainer.runner import Runner
-from smooth_policy_trainer.train_config import load_config
+from smooth_policy_trainer.cli import train
+from smooth_policy_trainer.config.train_config import load_config
+from smooth_policy_trainer.runners.checkpoint import (checkpoint_path, CheckpointError,
+                                                      latest_checkpoint, load_checkpoint,
+                                                      save_checkpoint)
+from smooth_policy_trainer.runners.ppo_runner import Runner
 import torch
 
 # 4 robots, 8 steps per iteration, 0.3 s episodes (time-outs happen), small networks.

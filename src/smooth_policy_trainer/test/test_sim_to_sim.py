@@ -9,10 +9,10 @@ import sys
 from lpn_controller.policy_format import load_policy, save_policy
 import pytest
 from sim_bridge.physics import PhysicsMismatchWarning
-from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
-from smooth_policy_trainer.export import build_policy
-from smooth_policy_trainer.runner import Runner
-from smooth_policy_trainer.train_config import config_to_dict, load_config
+from smooth_policy_trainer.config.train_config import config_to_dict, load_config
+from smooth_policy_trainer.evaluation.evaluate import env_config_for, evaluate_policy
+from smooth_policy_trainer.networks.export import build_policy
+from smooth_policy_trainer.runners.ppo_runner import Runner
 
 BENCH = Path(__file__).resolve().parents[3] / 'bench'
 TINY = ['env.num_envs=2', 'ppo.num_steps=4', 'ppo.num_minibatches=1', 'run.eval_every=0']

@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pytest
-from smooth_policy_trainer.export import build_policy
-from smooth_policy_trainer.runner import Runner
-from smooth_policy_trainer.train_config import config_to_dict, load_config
+from smooth_policy_trainer.config.train_config import config_to_dict, load_config
+from smooth_policy_trainer.networks.export import build_policy
+from smooth_policy_trainer.runners.ppo_runner import Runner
 
 SCRIPT = Path(__file__).resolve().parents[3] / 'bench' / 'smoothness_study.py'
 TINY_SETTINGS = ['ppo.num_steps=4', 'ppo.num_minibatches=1']

@@ -8,7 +8,8 @@ from lpn_controller.policy_metadata import metadata_from_dict, metadata_to_dict
 import numpy as np
 import pytest
 from sim_bridge.rotations import rotate_into_body
-from smooth_policy_trainer.env import EnvConfig, ImitationEnv, LinearVelocityObservation
+from smooth_policy_trainer.envs.imitation_env import (EnvConfig, ImitationEnv,
+                                                      LinearVelocityObservation)
 
 
 def make_env(num_envs=2, seed=3, **overrides):

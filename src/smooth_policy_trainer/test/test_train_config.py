@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import pytest
-from smooth_policy_trainer.train_config import (apply_override, config_from_dict, config_to_dict,
-                                                ConfigError, load_config, resolve_config_path,
-                                                shipped_config_dirs, TrainConfig)
+from smooth_policy_trainer.config.train_config import (apply_override, config_from_dict,
+                                                       config_to_dict, ConfigError, load_config,
+                                                       resolve_config_path, shipped_config_dirs,
+                                                       TrainConfig)
 import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'config'

@@ -18,10 +18,11 @@ from lpn_controller.policy_format import load_policy
 import numpy as np
 import pytest
 from sim_bridge.config import load_config, MODEL_DIR
-from smooth_policy_trainer import evaluate
-from smooth_policy_trainer.clips import ClipError, load_shipped_clip
-from smooth_policy_trainer.env import EnvConfig, ImitationEnv
-from smooth_policy_trainer.transfer import CHANGE_FIGURES, PolicyJoints
+from smooth_policy_trainer.cli.evaluate import main as evaluate_main
+from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv
+from smooth_policy_trainer.evaluation import evaluate
+from smooth_policy_trainer.evaluation.transfer import CHANGE_FIGURES, change_lines, PolicyJoints
+from smooth_policy_trainer.motion.clips import ClipError, load_shipped_clip
 import yaml
 
 POLICY = Path(__file__).resolve().parents[2] / 'quadruped_arm_bringup' / 'policies' / \
@@ -117,7 +118,7 @@ def test_the_renamed_model_does_what_the_home_model_does(robot, policy):
     assert other['joint_rmse_per_joint_rad']['x_arm_sh0'] == pytest.approx(
         home['joint_rmse_per_joint_rad']['arm_sh0'], rel=1e-6, abs=1e-9)
     assert report['clip_joint_remap'] == {} and report['joint_remap'] == {}
-    table = '\n'.join(evaluate.change_lines(report))
+    table = '\n'.join(change_lines(report))
     assert 'change on' in table and 'HFR (> 10 Hz)' in table and 'root position error' in table
 
 
@@ -125,7 +126,7 @@ def test_the_command_line_remaps_joints_and_writes_both_evaluations(policy, tmp_
     robot = renamed_robot(tmp_path, joint_map=LEGS)
     output = tmp_path / 'transfer.json'
     remap = [f'{name}=x_{name}' for name in ARM]
-    assert evaluate.main(['--policy', str(POLICY), '--robot-config', str(robot),
+    assert evaluate_main(['--policy', str(POLICY), '--robot-config', str(robot),
                           '--joint-remap', *remap, '--episodes', '2', '--seconds', '0.5',
                           '--output', str(output)]) == 0
     printed = capsys.readouterr().out
@@ -145,7 +146,7 @@ def test_the_command_line_remaps_joints_and_writes_both_evaluations(policy, tmp_
 ])
 def test_a_wrong_joint_remap_fails_naming_the_joint(policy, tmp_path, capsys, remap, message):
     robot = renamed_robot(tmp_path, joint_map=LEGS)
-    assert evaluate.main(['--policy', str(POLICY), '--robot-config', str(robot),
+    assert evaluate_main(['--policy', str(POLICY), '--robot-config', str(robot),
                           '--joint-remap', *remap, '--episodes', '1', '--seconds', '0.5']) == 1
     error = capsys.readouterr().err
     assert error.startswith('evaluate: error: ') and re.search(message, error), error
@@ -153,7 +154,7 @@ def test_a_wrong_joint_remap_fails_naming_the_joint(policy, tmp_path, capsys, re
 
 def test_a_robot_config_error_names_the_file_and_field(tmp_path, capsys):
     robot = renamed_robot(tmp_path, kp={'*_hip_x': 1.0})
-    assert evaluate.main(['--policy', str(POLICY), '--robot-config', str(robot)]) == 1
+    assert evaluate_main(['--policy', str(POLICY), '--robot-config', str(robot)]) == 1
     error = capsys.readouterr().err
     assert f'evaluate: error: {robot}: field ' in error and "'kp'" in error
 

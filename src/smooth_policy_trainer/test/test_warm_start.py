@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from smooth_policy_trainer.env import EnvConfig, ImitationEnv
-from smooth_policy_trainer.policies import make_actor
-from smooth_policy_trainer.runner import Runner
-from smooth_policy_trainer.train_config import load_config
-from smooth_policy_trainer.warm_start import (fit_to_reference, reference_actions,
-                                              warm_start_from_clip)
+from smooth_policy_trainer.config.train_config import load_config
+from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv
+from smooth_policy_trainer.networks.policies import make_actor
+from smooth_policy_trainer.runners.ppo_runner import Runner
+from smooth_policy_trainer.runners.warm_start import (fit_to_reference, reference_actions,
+                                                      warm_start_from_clip)
 import torch
 
 

@@ -5,10 +5,11 @@ import math
 import numpy as np
 import pytest
 from sim_bridge.config import load_config
-from smooth_policy_trainer.clips import load_shipped_clip
-from smooth_policy_trainer.world_figures import (
-    gripper_figures, heading_frame, hop_figures, longest_run, motion_figures, net_motion,
-    reference_flight_time)
+from smooth_policy_trainer.evaluation.world_figures import (gripper_figures, heading_frame,
+                                                            hop_figures, longest_run,
+                                                            motion_figures, net_motion,
+                                                            reference_flight_time)
+from smooth_policy_trainer.motion.clips import load_shipped_clip
 
 DT = 0.02
 

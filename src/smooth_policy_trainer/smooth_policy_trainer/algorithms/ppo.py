@@ -9,6 +9,7 @@ a KL-adaptive learning rate (as in rsl_rl). Every default is written in PPOConfi
 from dataclasses import dataclass
 import math
 
+from smooth_policy_trainer.networks.distributions import gaussian_log_prob
 import torch
 from torch import nn
 
@@ -35,12 +36,6 @@ class PPOConfig:
     def __post_init__(self):
         if self.schedule not in ('adaptive', 'fixed'):
             raise ValueError(f"ppo.schedule must be 'adaptive' or 'fixed', got '{self.schedule}'")
-
-
-def gaussian_log_prob(actions, means, stds):
-    """Sum over action dimensions of the diagonal Gaussian log density."""
-    return (-0.5 * ((actions - means) / stds).pow(2) - torch.log(stds)
-            - 0.5 * math.log(2 * math.pi)).sum(-1)
 
 
 class PPO:

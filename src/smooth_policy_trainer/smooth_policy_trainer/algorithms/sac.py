@@ -12,8 +12,9 @@ there is no target actor.
 from dataclasses import dataclass
 import math
 
-from smooth_policy_trainer.actor_critic import (actor_smoothing_terms, gradient_step,
-                                                LearnerConfig, soft_update, TwinCriticLearner)
+from smooth_policy_trainer.algorithms.twin_critic import (actor_smoothing_terms, gradient_step,
+                                                          LearnerConfig, soft_update,
+                                                          TwinCriticLearner)
 import torch
 
 

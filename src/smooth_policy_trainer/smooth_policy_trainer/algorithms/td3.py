@@ -11,8 +11,9 @@ both target networks. Noise scales are fractions of the action box's half-width,
 import copy
 from dataclasses import dataclass
 
-from smooth_policy_trainer.actor_critic import (actor_smoothing_terms, gradient_step,
-                                                LearnerConfig, soft_update, TwinCriticLearner)
+from smooth_policy_trainer.algorithms.twin_critic import (actor_smoothing_terms, gradient_step,
+                                                          LearnerConfig, soft_update,
+                                                          TwinCriticLearner)
 import torch
 
 

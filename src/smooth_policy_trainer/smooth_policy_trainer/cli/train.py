@@ -17,10 +17,10 @@ import argparse
 import sys
 
 from lpn_controller.policy_format import save_policy
-from smooth_policy_trainer.checkpoint import CheckpointError
-from smooth_policy_trainer.export import build_policy
-from smooth_policy_trainer.runner import new_run_dir, Runner
-from smooth_policy_trainer.train_config import config_to_dict, ConfigError, load_config
+from smooth_policy_trainer.config.train_config import config_to_dict, ConfigError, load_config
+from smooth_policy_trainer.networks.export import build_policy
+from smooth_policy_trainer.runners.checkpoint import CheckpointError
+from smooth_policy_trainer.runners.ppo_runner import new_run_dir, Runner
 
 
 def parse_args(argv=None):

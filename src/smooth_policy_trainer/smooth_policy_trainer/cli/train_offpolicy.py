@@ -18,10 +18,10 @@ import argparse
 import sys
 
 from lpn_controller.policy_metadata import PolicyFormatError
-from smooth_policy_trainer.checkpoint import CheckpointError
-from smooth_policy_trainer.offpolicy_config import load_offpolicy_config
-from smooth_policy_trainer.offpolicy_runner import new_offpolicy_run_dir, OffPolicyRunner
-from smooth_policy_trainer.train_config import ConfigError
+from smooth_policy_trainer.config.offpolicy_config import load_offpolicy_config
+from smooth_policy_trainer.config.train_config import ConfigError
+from smooth_policy_trainer.runners.checkpoint import CheckpointError
+from smooth_policy_trainer.runners.offpolicy_runner import new_offpolicy_run_dir, OffPolicyRunner
 
 
 def parse_args(argv=None):

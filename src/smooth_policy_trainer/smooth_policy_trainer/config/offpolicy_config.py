@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 from typing import Tuple
 
 import gymnasium as gym
-from smooth_policy_trainer.actor_critic import ALGORITHMS, LearnerConfig, OUTPUTS
-from smooth_policy_trainer.env import EnvConfig
-from smooth_policy_trainer.pave import PaveConfig
-from smooth_policy_trainer.policies import ACTIVATIONS
-from smooth_policy_trainer.sac import SACConfig
-from smooth_policy_trainer.td3 import TD3Config
-from smooth_policy_trainer.train_config import (CapsConfig, check_config, config_from_dict,
-                                                ConfigError, load_config,
-                                                resolve_config_path, shipped_config_dirs,
-                                                TrainConfig)
+from smooth_policy_trainer.algorithms.sac import SACConfig
+from smooth_policy_trainer.algorithms.td3 import TD3Config
+from smooth_policy_trainer.algorithms.twin_critic import ALGORITHMS, LearnerConfig
+from smooth_policy_trainer.config.train_config import (CapsConfig, check_config, config_from_dict,
+                                                       ConfigError, load_config,
+                                                       resolve_config_path, shipped_config_dirs,
+                                                       TrainConfig)
+from smooth_policy_trainer.envs.imitation_env import EnvConfig
+from smooth_policy_trainer.networks.actor_critic import OUTPUTS
+from smooth_policy_trainer.networks.policies import ACTIVATIONS
+from smooth_policy_trainer.smoothing.pave import PaveConfig
 
 TASKS = ('gym', 'imitation')
 CONFIG_SUBDIR = 'offpolicy'

@@ -19,11 +19,11 @@ import typing
 from typing import Mapping, Optional, Tuple
 
 from sim_bridge.physics import PHYSICS_CONFIGS
-from smooth_policy_trainer.clips import list_shipped_clips
-from smooth_policy_trainer.env import EnvConfig
-from smooth_policy_trainer.penalties import METHODS
-from smooth_policy_trainer.policies import ACTIVATIONS, INITS
-from smooth_policy_trainer.ppo import PPOConfig
+from smooth_policy_trainer.algorithms.ppo import PPOConfig
+from smooth_policy_trainer.envs.imitation_env import EnvConfig
+from smooth_policy_trainer.motion.clips import list_shipped_clips
+from smooth_policy_trainer.networks.policies import ACTIVATIONS, INITS
+from smooth_policy_trainer.smoothing.jacobian import METHODS
 import yaml
 
 POLICY_KINDS = ('lpn', 'mlp')
@@ -188,7 +188,7 @@ def resolve_config_path(path, folders=None, kind='configs'):
 
 def shipped_config_dirs():
     """Return the folders that hold the shipped configs (source tree, then ROS install share)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     candidates = [package.parent / 'config',
                   package.parents[3] / 'share' / 'smooth_policy_trainer' / 'config']
     return [folder for folder in candidates if folder.is_dir()]

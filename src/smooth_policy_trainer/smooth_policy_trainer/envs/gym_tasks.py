@@ -8,21 +8,13 @@ save and restore every environment exactly for checkpoints: the MuJoCo integrati
 (mj_getState) or the classic-control ``state`` array, the environment's RNG and the episode
 counters. Tasks that offer neither (Box2D) are refused. Actions are in the task's units, inside
 its Box; there is no phase (0 everywhere).
-
-evaluate_gym_policy runs deterministic episodes and reports the return, Sm in PAVE's
-normalisation (raw |FFT|, f_s = 1; METHODS.md 8) next to ours, and HFR with f_s the task's
-control rate (1 / dt), all from lpn_controller.metrics.
 """
 
 import gymnasium as gym
 from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
-from lpn_controller.metrics import caps_smoothness, smoothness_report
 import mujoco
 import numpy as np
-from smooth_policy_trainer.evaluate import MIN_WINDOW
-from smooth_policy_trainer.offpolicy_tasks import TaskStep
-
-EVAL_SEED = 10_000   # evaluation episodes start from seeds no training environment uses
+from smooth_policy_trainer.envs.offpolicy_tasks import TaskStep
 
 
 class GymVectorEnv:
@@ -139,60 +131,3 @@ class GymVectorEnv:
         """Close the environments."""
         for env in self._made:
             env.close()
-
-
-def evaluate_gym_policy(act, env_id, episodes=10, seed=EVAL_SEED, cutoff_hz=10.0,
-                        keep_observations=False):
-    """
-    Run ``episodes`` deterministic episodes of ``act`` (observations -> actions, numpy).
-
-    Each episode runs to its end (termination or the time limit). HFR's cut-off is
-    min(cutoff_hz, f_s / 4): Pendulum's 20 Hz control has its Nyquist frequency at 10 Hz, where
-    the usual 10 Hz cut-off would leave nothing above it. Episodes shorter than MIN_WINDOW
-    samples are left out of the smoothness figures. With ``keep_observations`` the result also
-    holds ``observations``: per episode, the (T, n) array of the states acted on.
-    """
-    env = GymVectorEnv(env_id, episodes, seed)
-    try:
-        observations, _ = env.reset()
-        alive = np.ones(episodes, bool)
-        returns, lengths = np.zeros(episodes), np.zeros(episodes, dtype=np.int64)
-        actions_log = [[] for _ in range(episodes)]
-        states_log = [[] for _ in range(episodes)]
-        while alive.any():
-            actions = np.clip(act(observations), env.action_low, env.action_high)
-            step = env.step(actions)
-            for i in np.flatnonzero(alive):
-                actions_log[i].append(actions[i])
-                states_log[i].append(observations[i])
-            returns[alive] += step.rewards[alive]
-            lengths[alive] += 1
-            alive &= ~(step.terminated | step.truncated)
-            observations = step.observations
-        rate = env.control_rate_hz
-    finally:
-        env.close()
-    cutoff = min(cutoff_hz, rate / 4.0)
-    figures, units, parameters, windows = {}, {}, {}, []
-    for log in actions_log:
-        if len(log) < MIN_WINDOW:
-            continue
-        series = np.stack(log)
-        report = smoothness_report(series, rate, cutoff_hz=cutoff)
-        report['sm_pave'] = caps_smoothness(series, rate, pave_normalisation=True)
-        for name, metric in report.items():
-            figures.setdefault(name, []).append(metric.value)
-            units[name], parameters[name] = metric.unit, metric.parameters
-        windows.append(len(log))
-    smoothness = {name: {
-        'value': float(np.mean(values)), 'unit': units[name], 'sample_rate_hz': rate,
-        'window_length': int(round(np.mean(windows))), 'window_length_min': int(min(windows)),
-        'episodes': len(values), 'parameters': parameters[name]}
-        for name, values in figures.items()}
-    result = {'gym_id': env_id, 'episodes': episodes, 'seed': seed,
-              'return': float(returns.mean()), 'return_std': float(returns.std()),
-              'episode_length': float(lengths.mean()), 'sample_rate_hz': rate,
-              'smoothness': smoothness}
-    if keep_observations:
-        result['observations'] = [np.stack(log) for log in states_log]
-    return result

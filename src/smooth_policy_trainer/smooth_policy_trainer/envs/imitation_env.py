@@ -18,11 +18,11 @@ import numpy as np
 from sim_bridge.config import load_config
 from sim_bridge.rotations import rotate_into_body, tilt_angle
 from sim_bridge.vector import VectorSimulator
-from smooth_policy_trainer.clip_joints import robot_joint_map
-from smooth_policy_trainer.clip_kinematics import end_effector_site_names
-from smooth_policy_trainer.clips import load_clip, load_shipped_clip, read_clip_header
-from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
-                                             imitation_reward, RewardTerm, WORLD_TERMS)
+from smooth_policy_trainer.envs.imitation_reward import (DEFAULT_REWARD_TERMS, imitation_errors,
+                                                         imitation_reward, RewardTerm, WORLD_TERMS)
+from smooth_policy_trainer.motion.clips import load_clip, load_shipped_clip, read_clip_header
+from smooth_policy_trainer.motion.joints import robot_joint_map
+from smooth_policy_trainer.motion.kinematics import end_effector_site_names
 
 
 @dataclass

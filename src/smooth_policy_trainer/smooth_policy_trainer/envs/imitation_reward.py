@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sim_bridge.rotations import rotate_into_body, rotate_into_world, yaw_angle
-from smooth_policy_trainer.clip_kinematics import quat_conjugate, quat_multiply, quat_to_rotvec
+from smooth_policy_trainer.motion.kinematics import quat_conjugate, quat_multiply, quat_to_rotvec
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ gym_tasks.GymVectorEnv is the Gym side; ImitationTask below wraps ImitationEnv.
 from dataclasses import dataclass
 
 import numpy as np
-from smooth_policy_trainer.env import ImitationEnv
-from smooth_policy_trainer.export import task_to_plain
+from smooth_policy_trainer.envs.imitation_env import ImitationEnv
+from smooth_policy_trainer.envs.task_metadata import task_to_plain
 
 
 @dataclass

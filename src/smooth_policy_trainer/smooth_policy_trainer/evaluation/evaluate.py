@@ -24,28 +24,20 @@ model; ``--joint-remap POLICY:ROBOT`` renames joints over the robot config's joi
         [--robot-config OTHER.yaml [--joint-remap POLICY:ROBOT ...]]
 """
 
-import argparse
 from dataclasses import replace
-import json
-from pathlib import Path
-import sys
 
-from lpn_controller.joint_map import parse_joint_remap
 from lpn_controller.metrics import smoothness_report
-from lpn_controller.policy_format import load_policy
-from lpn_controller.policy_metadata import PolicyFormatError
 from lpn_controller.runtime import make_runtime
 import numpy as np
-from sim_bridge.config import robot_config_path
-from sim_bridge.physics import PHYSICS_CONFIGS, warn_if_mismatch
-from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
-from smooth_policy_trainer.imitation import heading_error
-from smooth_policy_trainer.train_config import config_from_dict, ConfigError
-from smooth_policy_trainer.transfer import (change_lines, PolicyJoints, transfer_env_config,
-                                            transfer_report)
-from smooth_policy_trainer.world_figures import WorldLog
+from sim_bridge.physics import warn_if_mismatch
+from smooth_policy_trainer.config.train_config import config_from_dict, ConfigError
+from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv, RandomizationConfig
+from smooth_policy_trainer.envs.imitation_reward import heading_error
+from smooth_policy_trainer.evaluation.smoothness import aggregate_smoothness, MIN_WINDOW
+from smooth_policy_trainer.evaluation.transfer import (PolicyJoints, transfer_env_config,
+                                                       transfer_report)
+from smooth_policy_trainer.evaluation.world_figures import WorldLog
 
-MIN_WINDOW = 16          # samples; shorter episodes (early falls) are left out of the metrics
 METRIC_NAMES = ('hfr', 'sm', 'action_rate', 'second_difference', 'jerk')
 
 
@@ -191,9 +183,7 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False, 
 
 
 def _smoothness(actions_log, positions_log, action_steps, position_steps, rate):
-    figures = {name: [] for name in METRIC_NAMES}
-    windows = {name: [] for name in METRIC_NAMES}
-    units, parameters = {}, {}
+    reports = []
     for episode in range(actions_log.shape[1]):
         length = int(action_steps[episode])
         if length < MIN_WINDOW:
@@ -201,21 +191,8 @@ def _smoothness(actions_log, positions_log, action_steps, position_steps, rate):
         positions = None
         if position_steps[episode] >= MIN_WINDOW:
             positions = positions_log[:position_steps[episode], episode]
-        report = smoothness_report(actions_log[:length, episode], rate, positions)
-        for name, metric in report.items():
-            figures[name].append(metric.value)
-            windows[name].append(metric.window_length)
-            units[name] = metric.unit
-            parameters[name] = metric.parameters
-    return {name: {
-        'value': float(np.mean(figures[name])) if figures[name] else None,
-        'unit': units.get(name),
-        'sample_rate_hz': rate,
-        'window_length': int(round(np.mean(windows[name]))) if windows[name] else 0,
-        'window_length_min': int(min(windows[name])) if windows[name] else 0,
-        'episodes': len(figures[name]),
-        'parameters': parameters.get(name, {}),
-    } for name in METRIC_NAMES}
+        reports.append(smoothness_report(actions_log[:length, episode], rate, positions))
+    return aggregate_smoothness(reports, rate, METRIC_NAMES)
 
 
 def format_table(result):
@@ -280,61 +257,3 @@ def env_config_for(policy):
         except ConfigError as error:
             raise ValueError(f'cannot rebuild the training environment: {error}') from None
     return EnvConfig(clip=policy.metadata.motion_clip)
-
-
-def main(argv=None):
-    """Command line entry point."""
-    parser = argparse.ArgumentParser(
-        prog='evaluate', description='Deterministic rollouts of an exported policy through the '
-        'lpn_controller runtime: imitation return, joint RMSE, survival and smoothness.')
-    parser.add_argument('--policy', required=True, help='policy directory or archive')
-    parser.add_argument('--episodes', type=int, default=20)
-    parser.add_argument('--seconds', type=float, default=10.0)
-    parser.add_argument('--output', help='write the figures to this JSON file')
-    parser.add_argument('--lpn-mode', default='table', choices=('table', 'exact'))
-    parser.add_argument('--seed', type=int, default=0, help='start phases and reset noise')
-    parser.add_argument('--physics', choices=sorted(PHYSICS_CONFIGS),
-                        help="simulation options to evaluate in (default: the training run's); "
-                        'full is what the bridge and the robot run')
-    parser.add_argument('--robot-config', help='another model: a robot configuration YAML, or '
-                        'the name of one shipped with sim_bridge (menagerie_spot_arm); run '
-                        'there too and report the change from the home model')
-    parser.add_argument('--joint-remap', nargs='*', default=[], metavar='POLICY:ROBOT',
-                        help="policy joint names to the robot config's (POLICY=ROBOT too), "
-                        'over its joint_map')
-    args = parser.parse_args(argv)
-    if args.episodes < 1 or args.seconds <= 0:
-        parser.error('need --episodes >= 1 and --seconds > 0')
-    if args.joint_remap and not args.robot_config:
-        parser.error('--joint-remap needs --robot-config')
-    options = {'episodes': args.episodes, 'seconds': args.seconds, 'lpn_mode': args.lpn_mode,
-               'seed': args.seed}
-    try:
-        policy = load_policy(args.policy)
-        home_config = env_config_for(policy)
-        if args.physics:
-            home_config = replace(home_config, physics=args.physics)
-        if args.robot_config:
-            result = evaluate_transfer(policy, home_config,
-                                       robot_config_path(args.robot_config),
-                                       parse_joint_remap(args.joint_remap), **options)
-        else:
-            result = evaluate_policy(policy, home_config, **options)
-    except (PolicyFormatError, ValueError) as error:
-        print(f'evaluate: error: {error}', file=sys.stderr)
-        return 1
-    if args.robot_config:
-        print('\n'.join([f'home model: {format_table(result["home"])}',
-                         f'on {args.robot_config}: {format_table(result["other"])}',
-                         *change_lines(result)]))
-    else:
-        print(format_table(result))
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(json.dumps(result, indent=2) + '\n')
-        print(f'wrote {args.output}')
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

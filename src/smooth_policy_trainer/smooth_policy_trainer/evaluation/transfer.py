@@ -19,8 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 from sim_bridge.config import load_config
-from smooth_policy_trainer.clip_joints import robot_joint_map
-from smooth_policy_trainer.clips import read_clip_header
+from smooth_policy_trainer.motion.clips import read_clip_header
+from smooth_policy_trainer.motion.joints import robot_joint_map
 
 JOINT_TERMS = ('joint_positions', 'joint_velocities', 'previous_action')
 # (key in the change block, table label, unit, path into an evaluation result)

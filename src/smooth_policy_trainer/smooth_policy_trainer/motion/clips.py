@@ -31,15 +31,15 @@ import zipfile
 import numpy as np
 from sim_bridge.config import load_config
 from sim_bridge.simulator import load_model
-from smooth_policy_trainer.clip_joints import check_joint_names, check_limits, onto_robot
-from smooth_policy_trainer.clip_kinematics import (
-    end_effector_site_names, finite_difference_velocities, RobotKinematics)
+from smooth_policy_trainer.motion.joints import check_joint_names, check_limits, onto_robot
+from smooth_policy_trainer.motion.kinematics import (end_effector_site_names,
+                                                     finite_difference_velocities, RobotKinematics)
 import yaml
 
 FORMAT_VERSION = 1
 UNITS = {'length': 'm', 'angle': 'rad', 'time': 's', 'quaternion': 'wxyz'}
 ARRAY_NAMES = ('root_position', 'root_orientation', 'joint_positions')
-SHIPPED_CLIP_DIR = Path(__file__).resolve().parent / 'data' / 'clips'
+SHIPPED_CLIP_DIR = Path(__file__).resolve().parents[1] / 'data' / 'clips'
 # Stored angles are rounded to 1e-6 rad; a clip may touch a limit but not cross it.
 JOINT_LIMIT_TOLERANCE = 1e-3
 QUATERNION_NORM_TOLERANCE = 1e-4

@@ -29,8 +29,8 @@ from pathlib import Path
 import sys
 
 import numpy as np
-from smooth_policy_trainer.clip_kinematics import RobotKinematics
-from smooth_policy_trainer.clips import MotionClip, save_clip, SHIPPED_CLIP_DIR
+from smooth_policy_trainer.motion.clips import MotionClip, save_clip, SHIPPED_CLIP_DIR
+from smooth_policy_trainer.motion.kinematics import RobotKinematics
 
 GENERATOR_VERSION = 1
 CLIP_NAMES = ('trot', 'trot_arm_wave', 'hop', 'arm_circle')

@@ -26,24 +26,26 @@ import time
 
 from lpn_controller.policy_format import save_policy
 import numpy as np
-from smooth_policy_trainer.actor_critic import (ActionBox, DeterministicActor, exportable_actor,
-                                                GaussianActor, TwinQ)
-from smooth_policy_trainer.checkpoint import (CHECKPOINT_DIR, checkpoint_path, CheckpointError,
-                                              FORMAT, FORMAT_VERSION, load_checkpoint,
-                                              save_checkpoint, to_numpy)
-from smooth_policy_trainer.critic_diagnostics import critic_diagnostics
-from smooth_policy_trainer.evaluate import evaluate_policy
-from smooth_policy_trainer.export import build_policy, git_revision
-from smooth_policy_trainer.gym_tasks import evaluate_gym_policy, GymVectorEnv
-from smooth_policy_trainer.normalizer import RunningNormalizer
-from smooth_policy_trainer.offpolicy_config import offpolicy_config_from_dict
-from smooth_policy_trainer.offpolicy_tasks import ImitationTask
-from smooth_policy_trainer.pave import PAVE
-from smooth_policy_trainer.replay import ReplayBuffer, Transitions
-from smooth_policy_trainer.runner import Runner
-from smooth_policy_trainer.sac import SAC
-from smooth_policy_trainer.td3 import TD3
-from smooth_policy_trainer.train_config import config_to_dict, dump_config
+from smooth_policy_trainer.algorithms.replay import ReplayBuffer, Transitions
+from smooth_policy_trainer.algorithms.sac import SAC
+from smooth_policy_trainer.algorithms.td3 import TD3
+from smooth_policy_trainer.config.offpolicy_config import offpolicy_config_from_dict
+from smooth_policy_trainer.config.train_config import config_to_dict, dump_config
+from smooth_policy_trainer.envs.gym_tasks import GymVectorEnv
+from smooth_policy_trainer.envs.offpolicy_tasks import ImitationTask
+from smooth_policy_trainer.evaluation.evaluate import evaluate_policy
+from smooth_policy_trainer.evaluation.gym_evaluation import evaluate_gym_policy
+from smooth_policy_trainer.networks.actor_critic import (ActionBox, DeterministicActor,
+                                                         exportable_actor, GaussianActor, TwinQ)
+from smooth_policy_trainer.networks.export import build_policy
+from smooth_policy_trainer.networks.normalizer import RunningNormalizer
+from smooth_policy_trainer.runners.checkpoint import (checkpoint_path, CheckpointError, FORMAT,
+                                                      FORMAT_VERSION, load_checkpoint,
+                                                      save_checkpoint, to_numpy)
+from smooth_policy_trainer.runners.common import (fresh_run_dir, git_revision, make_generators,
+                                                  open_run, seed_torch, StopOnSignal)
+from smooth_policy_trainer.smoothing.critic_diagnostics import critic_diagnostics
+from smooth_policy_trainer.smoothing.pave import PAVE
 import torch
 from tqdm import tqdm
 
@@ -66,11 +68,7 @@ def new_offpolicy_run_dir(config):
         ('_caps' if config.caps.enabled else '')
     name = config.run.run_name or \
         f"{task_label(config)}_{method}_{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = Path(config.run.log_dir) / name
-    if (run_dir / CHECKPOINT_DIR).exists():
-        raise FileExistsError(f'{run_dir} already holds a run; continue it with --resume '
-                              f'{run_dir} or choose another run.run_name')
-    return run_dir
+    return fresh_run_dir(config.run.log_dir, name)
 
 
 def make_task(config):
@@ -108,23 +106,14 @@ def crossed(before, after, every):
     return after // every > before // every
 
 
-class OffPolicyRunner:
+class OffPolicyRunner(StopOnSignal):
     """Owns the task, the learner, the replay buffer and the run directory; trains."""
-
-    # The PPO runner's signal handling: the first SIGINT/SIGTERM asks to stop after the
-    # iteration in progress, a second raises KeyboardInterrupt.
-    request_stop = Runner.request_stop
-    _install_signal_handlers = Runner._install_signal_handlers
-    _restore_signal_handlers = staticmethod(Runner._restore_signal_handlers)
 
     def __init__(self, config, run_dir, progress=True):
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
-        torch.set_num_threads(config.run.torch_threads)
-        torch.manual_seed(config.run.seed)
+        seed_torch(config.run.seed, config.run.torch_threads)
         self.task = make_task(config)
-        seeds = np.random.SeedSequence(config.run.seed).generate_state(len(GENERATORS))
-        self.generators = {name: torch.Generator().manual_seed(int(seed))
-                           for name, seed in zip(GENERATORS, seeds)}
+        self.generators = make_generators(config.run.seed, GENERATORS)
         self.learner = build_learner(config, self.task, self.generators)
         size, num_actions = self.task.observation_size, self.task.num_actions
         self.normalizer = RunningNormalizer(size) if config.learner.normalize_observations \
@@ -329,11 +318,8 @@ class OffPolicyRunner:
     def train(self):
         """Train up to run.total_steps transitions; returns 'finished' or 'interrupted'."""
         run = self.config.run
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / 'config.yaml').write_text(dump_config(self.config))
-        from torch.utils.tensorboard import SummaryWriter  # slow import, only when training
-        self.writer = SummaryWriter(str(self.run_dir),
-                                    purge_step=self.steps + 1 if self.iteration else None)
+        self.writer = open_run(self.run_dir, dump_config(self.config),
+                               self.steps + 1 if self.iteration else None)
         bar = tqdm(total=run.total_steps, initial=self.steps, desc=self.run_dir.name,
                    unit='step', dynamic_ncols=True, disable=not self.progress)
         previous_handlers = self._install_signal_handlers()

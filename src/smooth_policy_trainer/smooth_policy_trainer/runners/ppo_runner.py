@@ -18,24 +18,25 @@ from collections import deque
 import copy
 import json
 from pathlib import Path
-import signal
-import threading
 import time
 
 import numpy as np
-from smooth_policy_trainer.checkpoint import (checkpoint_path, FORMAT, FORMAT_VERSION,
-                                              load_checkpoint, save_checkpoint, to_numpy)
-from smooth_policy_trainer.env import ImitationEnv
-from smooth_policy_trainer.evaluate import evaluate_policy, format_table
-from smooth_policy_trainer.export import build_policy, git_revision, task_to_plain
-from smooth_policy_trainer.normalizer import make_normalizer
-from smooth_policy_trainer.penalties import JacobianPenalty
-from smooth_policy_trainer.policies import Critic, make_actor
-from smooth_policy_trainer.ppo import PPO
-from smooth_policy_trainer.regularizers import CAPS, GradientPenalty
-from smooth_policy_trainer.storage import RolloutStorage
-from smooth_policy_trainer.train_config import config_from_dict, config_to_dict, dump_config
-from smooth_policy_trainer.warm_start import warm_start_from_clip
+from smooth_policy_trainer.algorithms.ppo import PPO
+from smooth_policy_trainer.algorithms.storage import RolloutStorage
+from smooth_policy_trainer.config.train_config import config_from_dict, config_to_dict, dump_config
+from smooth_policy_trainer.envs.imitation_env import ImitationEnv
+from smooth_policy_trainer.envs.task_metadata import task_to_plain
+from smooth_policy_trainer.evaluation.evaluate import evaluate_policy, format_table
+from smooth_policy_trainer.networks.export import build_policy
+from smooth_policy_trainer.networks.normalizer import make_normalizer
+from smooth_policy_trainer.networks.policies import Critic, make_actor
+from smooth_policy_trainer.runners.checkpoint import (checkpoint_path, FORMAT, FORMAT_VERSION,
+                                                      load_checkpoint, save_checkpoint, to_numpy)
+from smooth_policy_trainer.runners.common import (fresh_run_dir, git_revision, make_generators,
+                                                  open_run, seed_torch, StopOnSignal)
+from smooth_policy_trainer.runners.warm_start import warm_start_from_clip
+from smooth_policy_trainer.smoothing.jacobian import JacobianPenalty
+from smooth_policy_trainer.smoothing.regularizers import CAPS, GradientPenalty
 import torch
 from tqdm import tqdm
 
@@ -47,20 +48,15 @@ def new_run_dir(config):
     """Return a fresh run directory <log_dir>/<run_name> (named by clip, kind and time)."""
     name = config.run.run_name or \
         f"{Path(config.env.clip).stem}_{config.policy.kind}_{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = Path(config.run.log_dir) / name
-    if (run_dir / 'checkpoints').exists():
-        raise FileExistsError(f'{run_dir} already holds a run; continue it with --resume '
-                              f'{run_dir} or choose another run.run_name')
-    return run_dir
+    return fresh_run_dir(config.run.log_dir, name)
 
 
-class Runner:
+class Runner(StopOnSignal):
     """Owns the environment, the learner and the run directory; trains and checkpoints."""
 
     def __init__(self, config, run_dir, progress=True, fresh=True):
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
-        torch.set_num_threads(config.run.torch_threads)
-        torch.manual_seed(config.run.seed)
+        seed_torch(config.run.seed, config.run.torch_threads)
         self.env = ImitationEnv(config.env)
         size, num_actions = self.env.observation_size, self.env.num_actions
         actor = make_actor(config.policy.kind, size, num_actions,
@@ -72,9 +68,7 @@ class Runner:
         critic = Critic(size, config.critic.hidden_sizes, config.critic.activation,
                         config.critic.phase_harmonics, config.critic.init)
         # One generator per use, seeded from run.seed: a checkpoint saves each stream's state.
-        seeds = np.random.SeedSequence(config.run.seed).generate_state(len(GENERATORS))
-        self.generators = {name: torch.Generator().manual_seed(int(seed))
-                           for name, seed in zip(GENERATORS, seeds)}
+        self.generators = make_generators(config.run.seed, GENERATORS)
         regularizers = []
         if config.penalty.enabled and config.penalty.weight > 0:
             regularizers.append(JacobianPenalty(config.penalty.weight, config.penalty.method,
@@ -221,12 +215,8 @@ class Runner:
     def train(self):
         """Train up to run.iterations; returns 'finished' or 'interrupted'."""
         run = self.config.run
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / 'config.yaml').write_text(dump_config(self.config))
-        from torch.utils.tensorboard import SummaryWriter  # slow import, only when training
-        # purge_step drops events a crashed run logged past its last checkpoint.
-        self.writer = SummaryWriter(str(self.run_dir),
-                                    purge_step=self.iteration + 1 if self.iteration else None)
+        self.writer = open_run(self.run_dir, dump_config(self.config),
+                               self.iteration + 1 if self.iteration else None)
         bar = tqdm(total=run.iterations, initial=self.iteration, desc=self.run_dir.name,
                    unit='it', dynamic_ncols=True, disable=not self.progress)
         previous_handlers = self._install_signal_handlers()
@@ -295,28 +285,6 @@ class Runner:
     def _say_how_to_resume(self, bar, path, iteration):
         bar.write(f'Interrupted: saved {path} ({iteration} iterations done). Resume with:\n'
                   f'  python -m smooth_policy_trainer.train --resume {self.run_dir}')
-
-    def request_stop(self, signum=None, frame=None):
-        """Signal handler: finish this iteration, save, stop; a second request stops now."""
-        if self._stop_requested:
-            raise KeyboardInterrupt
-        self._stop_requested = True
-        name = signal.Signals(signum).name if signum else 'stop request'
-        print(f'\n{name}: finishing this iteration, then saving a checkpoint '
-              '(send it again to stop at once)', flush=True)
-
-    def _install_signal_handlers(self):
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous = {}
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, self.request_stop)
-        return previous
-
-    @staticmethod
-    def _restore_signal_handlers(previous):
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
     def close(self):
         """Stop the simulator threads."""

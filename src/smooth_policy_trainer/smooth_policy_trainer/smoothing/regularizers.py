@@ -13,7 +13,7 @@ not actors, so the off-policy learners can call them on their own deterministic 
   sampled rollout actions, through a double backward (create_graph=True).
 """
 
-from smooth_policy_trainer.ppo import gaussian_log_prob
+from smooth_policy_trainer.networks.distributions import gaussian_log_prob
 import torch
 
 

@@ -1,0 +1,1 @@
+"""Training configurations: the YAML reader, the schemas and their checks (no torch, no MuJoCo)."""
