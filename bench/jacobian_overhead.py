@@ -20,8 +20,9 @@ import subprocess
 import sys
 import time
 
-from smooth_policy_trainer.algorithms.ppo import PPO, PPOConfig
+from smooth_policy_trainer.algorithms.ppo import PPO
 from smooth_policy_trainer.algorithms.storage import RolloutStorage
+from smooth_policy_trainer.config.train_config import PPOConfig
 from smooth_policy_trainer.networks.policies import Critic, make_actor
 from smooth_policy_trainer.smoothing.jacobian import JacobianPenalty
 from smooth_policy_trainer.smoothing.regularizers import CAPS, GradientPenalty

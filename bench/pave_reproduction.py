@@ -42,7 +42,7 @@ import time
 
 import numpy as np
 from smooth_policy_trainer.config.offpolicy_config import load_offpolicy_config
-from smooth_policy_trainer.config.train_config import ConfigError
+from smooth_policy_trainer.config.reader import ConfigError
 from smooth_policy_trainer.runners.checkpoint import CHECKPOINT_DIR
 from smooth_policy_trainer.runners.common import git_revision
 from smooth_policy_trainer.runners.offpolicy_runner import OffPolicyRunner

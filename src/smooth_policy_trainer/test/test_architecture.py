@@ -9,9 +9,9 @@ FOLDERS = ('config', 'motion', 'networks', 'smoothing', 'algorithms', 'envs', 'e
            'runners', 'cli')
 # What each folder may import from the trainer (itself included). The learning parts
 # (networks, smoothing, algorithms) and the environments never reach up to runners, cli or
-# evaluation; config, at the bottom, imports none of the others.
+# evaluation; config, at the bottom, reads only the names of the shipped clips.
 ALLOWED = {
-    'config': {'config', 'motion', 'networks', 'smoothing', 'algorithms', 'envs'},
+    'config': {'config', 'motion'},   # motion.clip_files: the shipped clips' names
     'motion': {'motion', 'config'},
     'networks': {'networks', 'config'},
     'smoothing': {'smoothing', 'networks', 'config'},
@@ -92,3 +92,26 @@ def test_setup_installs_every_folder():
     # find_packages picks up every folder with an __init__.py (checked above).
     setup = (PACKAGE.parent / 'setup.py').read_text()
     assert "packages=find_packages(exclude=['test'])" in setup
+
+
+def test_reading_a_config_needs_neither_torch_nor_mujoco():
+    import subprocess
+    import sys
+    code = ('import sys\n'
+            'from smooth_policy_trainer.config import load_offpolicy_config, load_train_config\n'
+            "load_train_config('lpn_trot_arm_wave', ['run.iterations=3'])\n"
+            "load_offpolicy_config('td3_pave_trot_arm_wave')\n"
+            "heavy = [name for name in ('torch', 'mujoco', 'gymnasium', 'sim_bridge.simulator')\n"
+            '         if name in sys.modules]\n'
+            'print(heavy)\n')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == '[]', result.stdout + result.stderr
+
+
+def test_choices_name_what_the_implementations_offer():
+    from sim_bridge.physics import PHYSICS_CONFIGS
+    from smooth_policy_trainer.config import choices
+    from smooth_policy_trainer.networks.policies import ACTIVATIONS
+    assert set(choices.ACTIVATIONS) == set(ACTIVATIONS)
+    assert set(choices.PHYSICS) == set(PHYSICS_CONFIGS)

@@ -3,9 +3,9 @@
 import mujoco
 import numpy as np
 import pytest
-from smooth_policy_trainer.motion.clips import (ClipError, list_shipped_clips, load_clip,
-                                                load_shipped_clip, MotionClip, save_clip,
-                                                shipped_clip_path)
+from smooth_policy_trainer.motion.clip_files import (ClipError, list_shipped_clips, save_clip,
+                                                     shipped_clip_path)
+from smooth_policy_trainer.motion.clips import load_clip, load_shipped_clip, MotionClip
 from smooth_policy_trainer.motion.generator import (clip_checks, CLIP_NAMES, failed_checks,
                                                     generate_clip, GRAVITY, motion_targets)
 from smooth_policy_trainer.motion.kinematics import quat_multiply, RobotKinematics

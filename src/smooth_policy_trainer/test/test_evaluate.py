@@ -7,8 +7,10 @@ import math
 from lpn_controller.policy_format import save_policy
 import pytest
 from smooth_policy_trainer.cli.evaluate import main as evaluate_main
-from smooth_policy_trainer.config.train_config import config_to_dict, load_config
-from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv
+from smooth_policy_trainer.config.env_config import EnvConfig
+from smooth_policy_trainer.config.reader import config_to_dict
+from smooth_policy_trainer.config.train_config import load_config
+from smooth_policy_trainer.envs.imitation_env import ImitationEnv
 from smooth_policy_trainer.evaluation import evaluate
 from smooth_policy_trainer.networks.export import build_policy
 from smooth_policy_trainer.networks.normalizer import RunningNormalizer

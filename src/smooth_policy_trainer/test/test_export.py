@@ -5,8 +5,10 @@ from lpn_controller.runtime import make_runtime
 import numpy as np
 import pytest
 from smooth_policy_trainer.cli import export
-from smooth_policy_trainer.config.train_config import config_to_dict, load_config
-from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv
+from smooth_policy_trainer.config.env_config import EnvConfig
+from smooth_policy_trainer.config.reader import config_to_dict
+from smooth_policy_trainer.config.train_config import load_config
+from smooth_policy_trainer.envs.imitation_env import ImitationEnv
 from smooth_policy_trainer.networks.export import build_policy
 from smooth_policy_trainer.networks.normalizer import RunningNormalizer
 from smooth_policy_trainer.networks.policies import make_actor

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from sim_bridge.rotations import tilt_angle
 from sim_bridge.simulator import RobotState
-from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv, RandomizationConfig
-from smooth_policy_trainer.envs.imitation_reward import (DEFAULT_REWARD_TERMS, heading_error,
-                                                         imitation_errors, imitation_reward,
-                                                         orientation_error, RewardTerm)
+from smooth_policy_trainer.config.env_config import (DEFAULT_REWARD_TERMS, EnvConfig,
+                                                     RandomizationConfig, RewardTerm)
+from smooth_policy_trainer.envs.imitation_env import ImitationEnv
+from smooth_policy_trainer.envs.imitation_reward import (heading_error, imitation_errors,
+                                                         imitation_reward, orientation_error)
 from smooth_policy_trainer.motion.clips import ReferenceSample
 
 

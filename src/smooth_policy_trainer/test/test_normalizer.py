@@ -4,7 +4,8 @@ from lpn_controller.policy_format import load_policy
 import numpy as np
 import pytest
 from smooth_policy_trainer.cli import export
-from smooth_policy_trainer.config.train_config import ConfigError, load_config, NormalizerConfig
+from smooth_policy_trainer.config.reader import ConfigError
+from smooth_policy_trainer.config.train_config import load_config, NormalizerConfig
 from smooth_policy_trainer.networks.normalizer import make_normalizer, RunningNormalizer
 from smooth_policy_trainer.networks.policies import make_actor
 from smooth_policy_trainer.runners.ppo_runner import Runner

@@ -9,19 +9,20 @@ from lpn_controller.runtime import make_runtime
 import numpy as np
 import pytest
 from smooth_policy_trainer.algorithms.replay import ReplayBuffer, Transitions
-from smooth_policy_trainer.algorithms.sac import SAC, SACConfig
-from smooth_policy_trainer.algorithms.td3 import TD3, TD3Config
-from smooth_policy_trainer.algorithms.twin_critic import LearnerConfig
+from smooth_policy_trainer.algorithms.sac import SAC
+from smooth_policy_trainer.algorithms.td3 import TD3
 from smooth_policy_trainer.cli import train_offpolicy
-from smooth_policy_trainer.config.offpolicy_config import (load_offpolicy_config,
-                                                           offpolicy_config_dirs, OffPolicyConfig)
-from smooth_policy_trainer.config.train_config import config_to_dict, ConfigError, TrainConfig
+from smooth_policy_trainer.config.offpolicy_config import (LearnerConfig, load_offpolicy_config,
+                                                           offpolicy_config_dirs, OffPolicyConfig,
+                                                           PaveConfig, SACConfig, TD3Config)
+from smooth_policy_trainer.config.reader import config_to_dict, ConfigError
+from smooth_policy_trainer.config.train_config import TrainConfig
 from smooth_policy_trainer.envs.gym_tasks import GymVectorEnv
 from smooth_policy_trainer.networks.actor_critic import (ActionBox, DeterministicActor,
                                                          GaussianActor, TwinQ)
 from smooth_policy_trainer.runners.checkpoint import checkpoint_path, latest_checkpoint
 from smooth_policy_trainer.runners.offpolicy_runner import OffPolicyRunner
-from smooth_policy_trainer.smoothing.pave import PAVE, PaveConfig
+from smooth_policy_trainer.smoothing.pave import PAVE
 import torch
 import yaml
 

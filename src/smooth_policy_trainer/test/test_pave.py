@@ -2,10 +2,11 @@
 
 import pytest
 from smooth_policy_trainer.algorithms.replay import Transitions
+from smooth_policy_trainer.config.offpolicy_config import PaveConfig
 from smooth_policy_trainer.networks.actor_critic import ActionBox, QNetwork, TwinQ
 from smooth_policy_trainer.smoothing.critic_diagnostics import (critic_diagnostics,
                                                                 second_derivatives, sign_flip_rate)
-from smooth_policy_trainer.smoothing.pave import PAVE, pave_terms, PaveConfig, rademacher
+from smooth_policy_trainer.smoothing.pave import PAVE, pave_terms, rademacher
 import torch
 from torch import nn
 

@@ -3,8 +3,9 @@
 import math
 
 import pytest
-from smooth_policy_trainer.algorithms.ppo import PPO, PPOConfig
+from smooth_policy_trainer.algorithms.ppo import PPO
 from smooth_policy_trainer.algorithms.storage import RolloutStorage
+from smooth_policy_trainer.config.train_config import PPOConfig
 from smooth_policy_trainer.networks.normalizer import RunningNormalizer
 from smooth_policy_trainer.networks.policies import Critic, make_actor
 from smooth_policy_trainer.smoothing.jacobian import JacobianPenalty

@@ -9,7 +9,8 @@ import sys
 from lpn_controller.policy_format import load_policy, save_policy
 import pytest
 from sim_bridge.physics import PhysicsMismatchWarning
-from smooth_policy_trainer.config.train_config import config_to_dict, load_config
+from smooth_policy_trainer.config.reader import config_to_dict
+from smooth_policy_trainer.config.train_config import load_config
 from smooth_policy_trainer.evaluation.evaluate import env_config_for, evaluate_policy
 from smooth_policy_trainer.networks.export import build_policy
 from smooth_policy_trainer.runners.ppo_runner import Runner

@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from smooth_policy_trainer.config.train_config import config_to_dict, load_config
+from smooth_policy_trainer.config.reader import config_to_dict
+from smooth_policy_trainer.config.train_config import load_config
 from smooth_policy_trainer.networks.export import build_policy
 from smooth_policy_trainer.runners.ppo_runner import Runner
 

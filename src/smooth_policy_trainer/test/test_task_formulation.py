@@ -8,8 +8,8 @@ from lpn_controller.policy_metadata import metadata_from_dict, metadata_to_dict
 import numpy as np
 import pytest
 from sim_bridge.rotations import rotate_into_body
-from smooth_policy_trainer.envs.imitation_env import (EnvConfig, ImitationEnv,
-                                                      LinearVelocityObservation)
+from smooth_policy_trainer.config.env_config import EnvConfig, LinearVelocityObservation
+from smooth_policy_trainer.envs.imitation_env import ImitationEnv
 
 
 def make_env(num_envs=2, seed=3, **overrides):

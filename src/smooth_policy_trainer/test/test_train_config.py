@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
+from smooth_policy_trainer.config.reader import (config_to_dict, ConfigError, resolve_config_path,
+                                                 shipped_config_dirs)
 from smooth_policy_trainer.config.train_config import (apply_override, config_from_dict,
-                                                       config_to_dict, ConfigError, load_config,
-                                                       resolve_config_path, shipped_config_dirs,
-                                                       TrainConfig)
+                                                       load_config, TrainConfig)
 import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'config'

@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 from sim_bridge.config import load_config, MODEL_DIR
 from smooth_policy_trainer.cli.evaluate import main as evaluate_main
-from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv
+from smooth_policy_trainer.config.env_config import EnvConfig
+from smooth_policy_trainer.envs.imitation_env import ImitationEnv
 from smooth_policy_trainer.evaluation import evaluate
 from smooth_policy_trainer.evaluation.transfer import CHANGE_FIGURES, change_lines, PolicyJoints
-from smooth_policy_trainer.motion.clips import ClipError, load_shipped_clip
+from smooth_policy_trainer.motion.clip_files import ClipError
+from smooth_policy_trainer.motion.clips import load_shipped_clip
 import yaml
 
 POLICY = Path(__file__).resolve().parents[2] / 'quadruped_arm_bringup' / 'policies' / \

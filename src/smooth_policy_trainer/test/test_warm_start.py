@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+from smooth_policy_trainer.config.env_config import EnvConfig
 from smooth_policy_trainer.config.train_config import load_config
-from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv
+from smooth_policy_trainer.envs.imitation_env import ImitationEnv
 from smooth_policy_trainer.networks.policies import make_actor
 from smooth_policy_trainer.runners.ppo_runner import Runner
 from smooth_policy_trainer.runners.warm_start import (fit_to_reference, reference_actions,

@@ -6,36 +6,12 @@ regulariser's loss (the action Jacobian penalty, CAPS, ...), one gradient step w
 a KL-adaptive learning rate (as in rsl_rl). Every default is written in PPOConfig.
 """
 
-from dataclasses import dataclass
 import math
 
+from smooth_policy_trainer.config.train_config import PPOConfig
 from smooth_policy_trainer.networks.distributions import gaussian_log_prob
 import torch
 from torch import nn
-
-
-@dataclass
-class PPOConfig:
-    """PPO hyper-parameters; the defaults are rsl_rl's for legged robots."""
-
-    num_steps: int = 24            # environment steps per rollout, per environment
-    learning_rate: float = 1e-3
-    schedule: str = 'adaptive'     # 'adaptive' (KL-driven) or 'fixed'
-    desired_kl: float = 0.01
-    clip_param: float = 0.2
-    gamma: float = 0.99
-    lam: float = 0.95
-    value_loss_coef: float = 1.0
-    use_clipped_value_loss: bool = True
-    entropy_coef: float = 0.005
-    num_learning_epochs: int = 5
-    num_minibatches: int = 4
-    max_grad_norm: float = 1.0
-    min_std: float = 0.02          # floor on the exploration std (rad per action unit)
-
-    def __post_init__(self):
-        if self.schedule not in ('adaptive', 'fixed'):
-            raise ValueError(f"ppo.schedule must be 'adaptive' or 'fixed', got '{self.schedule}'")
 
 
 class PPO:

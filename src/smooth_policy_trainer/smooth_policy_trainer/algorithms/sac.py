@@ -9,25 +9,12 @@ entropy -scale * m (when autotuned); Polyak averaging of the target critics. As 
 there is no target actor.
 """
 
-from dataclasses import dataclass
 import math
 
 from smooth_policy_trainer.algorithms.twin_critic import (actor_smoothing_terms, gradient_step,
-                                                          LearnerConfig, soft_update,
-                                                          TwinCriticLearner)
+                                                          soft_update, TwinCriticLearner)
+from smooth_policy_trainer.config.offpolicy_config import LearnerConfig, SACConfig
 import torch
-
-
-@dataclass
-class SACConfig:
-    """SAC's own settings (the shared ones are in LearnerConfig)."""
-
-    alpha: float = 0.2                  # entropy temperature (its start value when autotuned)
-    autotune: bool = True
-    alpha_learning_rate: float = 1e-3
-    target_entropy_scale: float = 1.0   # target entropy = -scale * number of actions
-    log_std_min: float = -5.0
-    log_std_max: float = 2.0
 
 
 class SAC(TwinCriticLearner):

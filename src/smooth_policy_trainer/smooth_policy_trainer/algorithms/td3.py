@@ -9,22 +9,11 @@ both target networks. Noise scales are fractions of the action box's half-width,
 """
 
 import copy
-from dataclasses import dataclass
 
 from smooth_policy_trainer.algorithms.twin_critic import (actor_smoothing_terms, gradient_step,
-                                                          LearnerConfig, soft_update,
-                                                          TwinCriticLearner)
+                                                          soft_update, TwinCriticLearner)
+from smooth_policy_trainer.config.offpolicy_config import LearnerConfig, TD3Config
 import torch
-
-
-@dataclass
-class TD3Config:
-    """TD3's own settings (the shared ones are in LearnerConfig); CleanRL's defaults."""
-
-    exploration_noise: float = 0.1   # std of the Gaussian added to actions while collecting
-    policy_noise: float = 0.2        # std of the target policy smoothing noise
-    noise_clip: float = 0.5          # the target noise is clipped to +-noise_clip
-    policy_delay: int = 2            # critic updates per actor (and target) update
 
 
 class TD3(TwinCriticLearner):

@@ -6,30 +6,10 @@ The learner settings, the twin-critic learner, soft updates and the actor's smoo
 """
 
 import copy
-from dataclasses import dataclass
 
 from smooth_policy_trainer.smoothing.regularizers import caps_spatial_loss, caps_temporal_loss
 import torch
 from torch import nn
-
-ALGORITHMS = ('td3', 'sac')
-
-
-@dataclass
-class LearnerConfig:
-    """What TD3 and SAC share; the defaults are PAVE's training settings (METHODS.md 7)."""
-
-    algorithm: str = 'td3'              # 'td3' or 'sac'
-    gamma: float = 0.99
-    tau: float = 0.005                  # Polyak factor of the target networks
-    batch_size: int = 256
-    buffer_size: int = 1_000_000        # transitions
-    learning_starts: int = 10_000       # transitions of uniform random actions before learning
-    actor_learning_rate: float = 1e-3
-    critic_learning_rate: float = 1e-3
-    updates_per_step: int = 1           # gradient updates after each step of all environments
-    normalize_observations: bool = False   # running mean/std (the imitation tasks need it)
-    max_grad_norm: float = 0.0          # 0: no gradient clipping
 
 
 @torch.no_grad()

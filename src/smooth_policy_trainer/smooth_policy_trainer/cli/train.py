@@ -17,7 +17,8 @@ import argparse
 import sys
 
 from lpn_controller.policy_format import save_policy
-from smooth_policy_trainer.config.train_config import config_to_dict, ConfigError, load_config
+from smooth_policy_trainer.config.reader import config_to_dict, ConfigError
+from smooth_policy_trainer.config.train_config import load_config
 from smooth_policy_trainer.networks.export import build_policy
 from smooth_policy_trainer.runners.checkpoint import CheckpointError
 from smooth_policy_trainer.runners.ppo_runner import new_run_dir, Runner

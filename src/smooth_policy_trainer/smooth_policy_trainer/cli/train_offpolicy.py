@@ -19,7 +19,7 @@ import sys
 
 from lpn_controller.policy_metadata import PolicyFormatError
 from smooth_policy_trainer.config.offpolicy_config import load_offpolicy_config
-from smooth_policy_trainer.config.train_config import ConfigError
+from smooth_policy_trainer.config.reader import ConfigError
 from smooth_policy_trainer.runners.checkpoint import CheckpointError
 from smooth_policy_trainer.runners.offpolicy_runner import new_offpolicy_run_dir, OffPolicyRunner
 

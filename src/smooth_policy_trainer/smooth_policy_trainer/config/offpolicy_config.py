@@ -16,21 +16,68 @@ together); ``learner.learning_starts`` too.
 from dataclasses import dataclass, field
 from typing import Tuple
 
-import gymnasium as gym
-from smooth_policy_trainer.algorithms.sac import SACConfig
-from smooth_policy_trainer.algorithms.td3 import TD3Config
-from smooth_policy_trainer.algorithms.twin_critic import ALGORITHMS, LearnerConfig
-from smooth_policy_trainer.config.train_config import (CapsConfig, check_config, config_from_dict,
-                                                       ConfigError, load_config,
-                                                       resolve_config_path, shipped_config_dirs,
-                                                       TrainConfig)
-from smooth_policy_trainer.envs.imitation_env import EnvConfig
-from smooth_policy_trainer.networks.actor_critic import OUTPUTS
-from smooth_policy_trainer.networks.policies import ACTIVATIONS
-from smooth_policy_trainer.smoothing.pave import PaveConfig
+from smooth_policy_trainer.config.choices import (ACTIVATIONS, ACTOR_OUTPUTS, ALGORITHMS,
+                                                  OFFPOLICY_TASKS)
+from smooth_policy_trainer.config.env_config import EnvConfig
+from smooth_policy_trainer.config.reader import (build_config, fail, read_config,
+                                                 resolve_config_path, shipped_config_dirs)
+from smooth_policy_trainer.config.train_config import CapsConfig, check_caps, check_env
 
-TASKS = ('gym', 'imitation')
+TASKS = OFFPOLICY_TASKS
+OUTPUTS = ACTOR_OUTPUTS
 CONFIG_SUBDIR = 'offpolicy'
+
+
+@dataclass
+class LearnerConfig:
+    """What TD3 and SAC share; the defaults are PAVE's training settings (METHODS.md 7)."""
+
+    algorithm: str = 'td3'              # 'td3' or 'sac'
+    gamma: float = 0.99
+    tau: float = 0.005                  # Polyak factor of the target networks
+    batch_size: int = 256
+    buffer_size: int = 1_000_000        # transitions
+    learning_starts: int = 10_000       # transitions of uniform random actions before learning
+    actor_learning_rate: float = 1e-3
+    critic_learning_rate: float = 1e-3
+    updates_per_step: int = 1           # gradient updates after each step of all environments
+    normalize_observations: bool = False   # running mean/std (the imitation tasks need it)
+    max_grad_norm: float = 0.0          # 0: no gradient clipping
+
+
+@dataclass
+class TD3Config:
+    """TD3's own settings (the shared ones are in LearnerConfig); CleanRL's defaults."""
+
+    exploration_noise: float = 0.1   # std of the Gaussian added to actions while collecting
+    policy_noise: float = 0.2        # std of the target policy smoothing noise
+    noise_clip: float = 0.5          # the target noise is clipped to +-noise_clip
+    policy_delay: int = 2            # critic updates per actor (and target) update
+
+
+@dataclass
+class SACConfig:
+    """SAC's own settings (the shared ones are in LearnerConfig)."""
+
+    alpha: float = 0.2                  # entropy temperature (its start value when autotuned)
+    autotune: bool = True
+    alpha_learning_rate: float = 1e-3
+    target_entropy_scale: float = 1.0   # target entropy = -scale * number of actions
+    log_std_min: float = -5.0
+    log_std_max: float = 2.0
+
+
+@dataclass
+class PaveConfig:
+    """PAVE's critic terms; the defaults are the published ones."""
+
+    enabled: bool = False
+    lambda_mpr: float = 0.1          # l1
+    lambda_vfc: float = 0.1          # l2
+    lambda_curvature: float = 0.01   # l3
+    state_noise_std: float = 0.01    # eps std, in the units of the critic's state input
+    curvature_margin: float = 1.0    # delta
+    probes: int = 1                  # Rademacher vectors per sample
 
 
 @dataclass
@@ -101,12 +148,12 @@ def load_offpolicy_config(path=None, overrides=()):
     """Return the OffPolicyConfig of a YAML file or shipped name (None: defaults), overridden."""
     if path is not None:
         path = resolve_offpolicy_config_path(path)
-    return load_config(path, overrides, root=OffPolicyConfig, check=check_offpolicy_config)
+    return read_config(path, overrides, OffPolicyConfig, check_offpolicy_config)
 
 
 def offpolicy_config_from_dict(data, source='<dict>'):
     """Build and check an OffPolicyConfig from a (partial) nested mapping."""
-    return config_from_dict(data, source, root=OffPolicyConfig, check=check_offpolicy_config)
+    return build_config(data, source, OffPolicyConfig, check_offpolicy_config)
 
 
 def offpolicy_config_dirs():
@@ -124,13 +171,15 @@ def check_offpolicy_config(config, source='<config>'):
     """Check ranges and combinations the types cannot express; raise ConfigError naming keys."""
     def require(ok, key, problem):
         if not ok:
-            raise ConfigError(f"{source}: key '{key}': {problem}")
+            fail(source, key, problem)
 
-    # The env and caps sections are train_config's own; its check names their keys alike.
-    check_config(TrainConfig(env=config.env, caps=config.caps), source)
+    # The env and caps sections are train_config's own; its checks name their keys alike.
+    check_env(config.env, require)
+    check_caps(config.caps, require)
     require(config.task in TASKS, 'task', f"must be one of {', '.join(TASKS)}, got "
             f"'{config.task}'")
     if config.task == 'gym':
+        import gymnasium as gym  # looked up when checked: reading a config needs no Gymnasium
         try:
             gym.spec(config.gym.env_id)
         except gym.error.Error as error:

@@ -24,31 +24,13 @@ Its height part alone (off by default) is the hop's: the world term also counts 
 drift a hop accumulates, which swamps the few centimetres by which the feet must leave the floor.
 """
 
-from dataclasses import dataclass
 
 import numpy as np
 from sim_bridge.rotations import rotate_into_body, rotate_into_world, yaw_angle
+from smooth_policy_trainer.config.env_config import DEFAULT_REWARD_TERMS
 from smooth_policy_trainer.motion.kinematics import quat_conjugate, quat_multiply, quat_to_rotvec
 
 
-@dataclass(frozen=True)
-class RewardTerm:
-    """weight * exp(-scale * error)."""
-
-    weight: float
-    scale: float
-
-
-DEFAULT_REWARD_TERMS = {
-    'pose': RewardTerm(0.5, 2.0),
-    'velocity': RewardTerm(0.1, 0.1),
-    'end_effector': RewardTerm(0.15, 10.0),
-    'root': RewardTerm(0.15, 10.0),
-    'root_velocity': RewardTerm(0.1, 1.0),
-    'root_position': RewardTerm(0.0, 5.0),
-    'end_effector_world': RewardTerm(0.0, 100.0),
-    'end_effector_height': RewardTerm(0.0, 100.0),
-}
 WORLD_TERMS = ('end_effector_world', 'end_effector_height')
 
 

@@ -30,8 +30,10 @@ from lpn_controller.metrics import smoothness_report
 from lpn_controller.runtime import make_runtime
 import numpy as np
 from sim_bridge.physics import warn_if_mismatch
-from smooth_policy_trainer.config.train_config import config_from_dict, ConfigError
-from smooth_policy_trainer.envs.imitation_env import EnvConfig, ImitationEnv, RandomizationConfig
+from smooth_policy_trainer.config.env_config import EnvConfig, RandomizationConfig
+from smooth_policy_trainer.config.reader import ConfigError
+from smooth_policy_trainer.config.train_config import config_from_dict
+from smooth_policy_trainer.envs.imitation_env import ImitationEnv
 from smooth_policy_trainer.envs.imitation_reward import heading_error
 from smooth_policy_trainer.evaluation.smoothness import aggregate_smoothness, MIN_WINDOW
 from smooth_policy_trainer.evaluation.transfer import (PolicyJoints, transfer_env_config,

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 from sim_bridge.config import load_config
-from smooth_policy_trainer.motion.clips import read_clip_header
+from smooth_policy_trainer.motion.clip_files import read_clip_header
 from smooth_policy_trainer.motion.joints import robot_joint_map
 
 JOINT_TERMS = ('joint_positions', 'joint_velocities', 'previous_action')

@@ -29,7 +29,8 @@ from pathlib import Path
 import sys
 
 import numpy as np
-from smooth_policy_trainer.motion.clips import MotionClip, save_clip, SHIPPED_CLIP_DIR
+from smooth_policy_trainer.motion.clip_files import save_clip, SHIPPED_CLIP_DIR
+from smooth_policy_trainer.motion.clips import MotionClip
 from smooth_policy_trainer.motion.kinematics import RobotKinematics
 
 GENERATOR_VERSION = 1

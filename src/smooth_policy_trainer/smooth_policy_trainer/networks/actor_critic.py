@@ -17,12 +17,13 @@ SAC. PAVE's curvature term differentiates Q twice in a, so the critic's activati
 smooth: SiLU (METHODS.md 7); ReLU's second derivative is zero almost everywhere.
 """
 
+from smooth_policy_trainer.config.choices import ACTOR_OUTPUTS
 from smooth_policy_trainer.networks.distributions import gaussian_log_prob
 from smooth_policy_trainer.networks.policies import ACTIVATIONS, MLPActor, phase_features
 import torch
 from torch import nn
 
-OUTPUTS = ('tanh', 'linear')
+OUTPUTS = ACTOR_OUTPUTS
 
 
 class ActionBox:

@@ -13,6 +13,7 @@ input is the periodic phase features. Its action Jacobian is K(phase) exactly.
 
 import math
 
+from smooth_policy_trainer.config import choices
 import torch
 from torch import nn
 
@@ -55,7 +56,7 @@ def spectrally_normalize(layer, lambda_sn):
     return layer
 
 
-INITS = ('orthogonal', 'default')
+INITS = choices.INITS
 
 
 def _linear(in_size, out_size, gain, init='orthogonal'):

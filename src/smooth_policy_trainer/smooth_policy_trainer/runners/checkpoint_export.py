@@ -6,7 +6,8 @@ training: the config and the task fields the environment reported are stored in 
 """
 
 from lpn_controller.policy_format import save_policy
-from smooth_policy_trainer.config.train_config import config_from_dict, config_to_dict
+from smooth_policy_trainer.config.reader import config_to_dict
+from smooth_policy_trainer.config.train_config import config_from_dict
 from smooth_policy_trainer.networks.export import build_policy
 from smooth_policy_trainer.networks.normalizer import make_normalizer
 from smooth_policy_trainer.networks.policies import make_actor

@@ -30,7 +30,7 @@ from smooth_policy_trainer.algorithms.replay import ReplayBuffer, Transitions
 from smooth_policy_trainer.algorithms.sac import SAC
 from smooth_policy_trainer.algorithms.td3 import TD3
 from smooth_policy_trainer.config.offpolicy_config import offpolicy_config_from_dict
-from smooth_policy_trainer.config.train_config import config_to_dict, dump_config
+from smooth_policy_trainer.config.reader import config_to_dict, dump_config
 from smooth_policy_trainer.envs.gym_tasks import GymVectorEnv
 from smooth_policy_trainer.envs.offpolicy_tasks import ImitationTask
 from smooth_policy_trainer.evaluation.evaluate import evaluate_policy

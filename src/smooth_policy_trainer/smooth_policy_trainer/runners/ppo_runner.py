@@ -23,7 +23,8 @@ import time
 import numpy as np
 from smooth_policy_trainer.algorithms.ppo import PPO
 from smooth_policy_trainer.algorithms.storage import RolloutStorage
-from smooth_policy_trainer.config.train_config import config_from_dict, config_to_dict, dump_config
+from smooth_policy_trainer.config.reader import config_to_dict, dump_config
+from smooth_policy_trainer.config.train_config import config_from_dict
 from smooth_policy_trainer.envs.imitation_env import ImitationEnv
 from smooth_policy_trainer.envs.task_metadata import task_to_plain
 from smooth_policy_trainer.evaluation.evaluate import evaluate_policy, format_table

@@ -11,9 +11,10 @@ Three ways to get ||J(s)||_F^2, all with respect to the normalised observation t
   from the forward pass with no second backward pass.
 """
 
+from smooth_policy_trainer.config.choices import JACOBIAN_METHODS
 import torch
 
-METHODS = ('exact', 'estimator', 'closed_form')
+METHODS = JACOBIAN_METHODS
 
 
 def jacobian_norm_squared(actor, state, phase, method='exact', generator=None):

@@ -18,22 +18,8 @@ l1 MPR + l2 VFC + l3 Curv, for Q1 and for Q2, summed (each critic gets its own f
 each gets its own TD loss).
 """
 
-from dataclasses import dataclass
-
+from smooth_policy_trainer.config.offpolicy_config import PaveConfig
 import torch
-
-
-@dataclass
-class PaveConfig:
-    """PAVE's critic terms; the defaults are the published ones."""
-
-    enabled: bool = False
-    lambda_mpr: float = 0.1          # l1
-    lambda_vfc: float = 0.1          # l2
-    lambda_curvature: float = 0.01   # l3
-    state_noise_std: float = 0.01    # eps std, in the units of the critic's state input
-    curvature_margin: float = 1.0    # delta
-    probes: int = 1                  # Rademacher vectors per sample
 
 
 def rademacher(shape, generator=None):
