@@ -1,7 +1,7 @@
 """
 Sim-to-sim transfer between the physics configurations: train in one, evaluate in both.
 
-    python bench/sim_to_sim.py [--config lpn_trot_arm_wave] [--iterations 300] [--seeds 0]
+    python bench/sim_to_sim.py [--config lpn_trot_arm_wave_base] [--iterations 300] [--seeds 0]
         [--full-policy DIR] [--fast-policy DIR] [--episodes 20] [--seconds 10]
         [--num-envs 64] [--set key=value ...] [--out runs/sim_to_sim] [--output JSON]
 
@@ -53,7 +53,7 @@ def percent(fraction):
 def parse_args(argv=None):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
-    parser.add_argument('--config', default='lpn_trot_arm_wave')
+    parser.add_argument('--config', default='lpn_trot_arm_wave_base')
     parser.add_argument('--iterations', type=int, default=300,
                         help='PPO iterations per trained policy')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0],

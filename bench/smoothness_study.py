@@ -37,7 +37,7 @@ import time
 import numpy as np
 from study_report import aggregate, plot_spectra, plot_training_curves, write_results
 
-BASE_CONFIG = 'lpn_trot_arm_wave'
+BASE_CONFIG = 'lpn_trot_arm_wave_base'
 NO_PENALTY = ('penalty.enabled=false',)
 MLP = ('policy.kind=mlp', *NO_PENALTY)
 # name: (label, --set overrides on the base config)

@@ -161,7 +161,7 @@ def test_checkpoints_are_written_atomically(tmp_path):
 
 
 def test_the_command_line_trains_exports_and_refuses_bad_input(tmp_path, capsys):
-    arguments = ['--config', 'lpn_trot_arm_wave', '--task', 'trot', '--iterations', '1',
+    arguments = ['--config', 'lpn_trot_arm_wave_base', '--task', 'trot', '--iterations', '1',
                  '--no-progress', '--set', 'run.run_name=cli', '--set', 'run.eval_every=0']
     for override in TINY + [f'run.log_dir={tmp_path}']:
         arguments += ['--set', override]

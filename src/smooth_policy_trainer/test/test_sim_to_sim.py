@@ -22,7 +22,7 @@ needs_bench = pytest.mark.skipif(not BENCH.is_dir(),
 
 
 def test_a_fast_trained_policy_says_fast_and_warns_when_evaluated_in_full(tmp_path):
-    config = load_config('lpn_trot_arm_wave', [*TINY, 'env.physics=fast'])
+    config = load_config('lpn_trot_arm_wave_base', [*TINY, 'env.physics=fast'])
     runner = Runner(config, tmp_path / 'run', progress=False)
     try:
         runner.step()

@@ -64,7 +64,7 @@ class PolicyConfig:
     spectral_norm_output: bool = False   # the output layer too (reported with the results)
     init: str = 'orthogonal'       # orthogonal (CleanRL) or default (PyTorch's, as rsl_rl)
     # Fit the output at the mean observation to the clip's joint trajectory before PPO
-    # (smooth_policy_trainer.warm_start): the policy starts as the open-loop replay.
+    # (runners/warm_start.py): the policy starts as the open-loop replay.
     reference_warm_start: bool = False
 
     def actor_options(self):

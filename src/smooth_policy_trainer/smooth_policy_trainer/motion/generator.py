@@ -1,7 +1,7 @@
 """
 Generate the shipped motion clips with inverse kinematics on the robot model.
 
-    python -m smooth_policy_trainer.clip_generator [--output DIR] [--clips trot hop ...]
+    python -m smooth_policy_trainer.motion.generator [--output DIR] [--clips trot hop ...]
 
 Each motion is first written as targets (cheap, no IK): a root trajectory, world positions for
 the foot sites (and the gripper site for arm_circle), scripted angles for joints without a
@@ -282,6 +282,8 @@ def generate_clip(name, kinematics=None):
         joint_positions=np.round(joints, 6),
         root_displacement_per_cycle=np.round(targets.root_displacement, 6),
         description=targets.description,
+        # The module's name when the shipped clips were made (now motion/generator.py): kept, so
+        # that they regenerate byte for byte.
         generator={'module': 'smooth_policy_trainer.clip_generator', 'version': GENERATOR_VERSION,
                    'settings': targets.settings})
     return clip.attach_end_effectors(kinematics.model, kinematics.config), targets
