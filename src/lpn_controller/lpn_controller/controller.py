@@ -14,9 +14,11 @@ Passive damping with position targets only: the robot's joint PD computes
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
+from lpn_controller.curves import minimum_jerk
 from lpn_controller.monitor import Level, MonitorConfig, MonitorReport, SmoothnessMonitor
-from lpn_controller.observation import (body_tilt, EXTRA_INPUTS, motion_phase,
-                                        ObservationBuilder, TERM_DESCRIPTIONS, yaw_angle)
+from lpn_controller.observation import (EXTRA_INPUTS, motion_phase, ObservationBuilder,
+                                        TERM_DESCRIPTIONS)
+from lpn_controller.rotations import tilt_angle, yaw_angle
 from lpn_controller.runtime import PolicyRuntime
 from lpn_controller.safety import (
     SafetyConfig, SafetyInputs, SafetyMode, SafetyStateMachine, Transition)
@@ -61,12 +63,6 @@ class ControlOutput:
     action: Optional[np.ndarray] = None   # the commanded action (after any low-pass filter)
     phase: Optional[float] = None
     transitions: List[Transition] = field(default_factory=list)
-
-
-def minimum_jerk(fraction: float) -> float:
-    """Return the quintic 10 t^3 - 15 t^4 + 6 t^5: zero velocity and acceleration at both ends."""
-    t = min(max(fraction, 0.0), 1.0)
-    return t * t * t * (10.0 + t * (-15.0 + 6.0 * t))
 
 
 class ControllerCore:
@@ -141,7 +137,7 @@ class ControllerCore:
         """Store the body orientation [w, x, y, z] and body-frame angular velocity (rad/s)."""
         self._orientation = np.asarray(orientation_wxyz, dtype=np.float64)
         self._angular_velocity = np.asarray(angular_velocity, dtype=np.float64)
-        self._tilt = float(body_tilt(self._orientation))
+        self._tilt = float(tilt_angle(self._orientation))
         self._imu_time = now_s
         # Bytes, not values: "bit-identical" is the test, and NaN readings compare too.
         reading = self._orientation.tobytes() + self._angular_velocity.tobytes()

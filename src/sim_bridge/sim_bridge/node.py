@@ -9,6 +9,7 @@ Messages are stamped with simulated time. The node paces itself on a steady wall
 import signal
 import time
 
+from lpn_controller.rotations import rotate_into_body
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
@@ -21,7 +22,6 @@ from sensor_msgs.msg import Imu, JointState
 from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, CommandMode,
                                NODE_PARAMETERS, RealTimePacer, stamp, xyzw)
 from sim_bridge.config import load_config
-from sim_bridge.rotations import rotate_into_body
 from sim_bridge.simulator import Simulator
 from sim_bridge.viewer import open_viewer, ViewerSync
 from std_msgs.msg import Float64MultiArray

@@ -1,5 +1,6 @@
 """Motion clips: the shipped files, sampling, derived velocities and the errors a user sees."""
 
+from lpn_controller.rotations import quat_multiply
 import mujoco
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from smooth_policy_trainer.motion.clip_files import (ClipError, list_shipped_cli
 from smooth_policy_trainer.motion.clips import load_clip, load_shipped_clip, MotionClip
 from smooth_policy_trainer.motion.generator import (clip_checks, CLIP_NAMES, failed_checks,
                                                     generate_clip, GRAVITY, motion_targets)
-from smooth_policy_trainer.motion.kinematics import quat_multiply, RobotKinematics
+from smooth_policy_trainer.motion.kinematics import RobotKinematics
 import yaml
 
 

@@ -3,9 +3,9 @@
 import dataclasses
 import math
 
+from lpn_controller.rotations import tilt_angle
 import numpy as np
 import pytest
-from sim_bridge.rotations import tilt_angle
 from sim_bridge.simulator import RobotState
 from smooth_policy_trainer.config.env_config import (DEFAULT_REWARD_TERMS, EnvConfig,
                                                      RandomizationConfig, RewardTerm)

@@ -5,9 +5,9 @@ import dataclasses
 from lpn_controller.example_policy import make_example_policy
 from lpn_controller.observation import ObservationBuilder
 from lpn_controller.policy_metadata import metadata_from_dict, metadata_to_dict
+from lpn_controller.rotations import rotate_into_body
 import numpy as np
 import pytest
-from sim_bridge.rotations import rotate_into_body
 from smooth_policy_trainer.config.env_config import EnvConfig, LinearVelocityObservation
 from smooth_policy_trainer.config.reader import ConfigError
 from smooth_policy_trainer.config.train_config import config_from_dict

@@ -11,11 +11,11 @@ truncated after ``episode_length_s``. Finished environments reset themselves ins
 from dataclasses import dataclass
 from pathlib import Path
 
-from lpn_controller.observation import ObservationBuilder, ObservationTerm, yaw_angle
+from lpn_controller.observation import ObservationBuilder, ObservationTerm
+from lpn_controller.rotations import rotate_into_body, tilt_angle, yaw_angle
 from lpn_controller.runtime import low_pass
 import numpy as np
 from sim_bridge.config import load_config
-from sim_bridge.rotations import rotate_into_body, tilt_angle
 from sim_bridge.vector import VectorSimulator
 from smooth_policy_trainer.config.env_config import EnvConfig
 from smooth_policy_trainer.config.env_config import RewardTerm

@@ -25,10 +25,10 @@ drift a hop accumulates, which swamps the few centimetres by which the feet must
 """
 
 
+from lpn_controller.rotations import (quat_conjugate, quat_multiply, quat_to_rotvec,
+                                      rotate_into_body, rotate_into_world, wrap_angle, yaw_angle)
 import numpy as np
-from sim_bridge.rotations import rotate_into_body, rotate_into_world, yaw_angle
 from smooth_policy_trainer.config.env_config import DEFAULT_REWARD_TERMS
-from smooth_policy_trainer.motion.kinematics import quat_conjugate, quat_multiply, quat_to_rotvec
 
 
 WORLD_TERMS = ('end_effector_world', 'end_effector_height')
@@ -42,8 +42,7 @@ def orientation_error(orientation, reference_orientation):
 
 def heading_error(orientation, reference_orientation):
     """Return the signed yaw of the body relative to the reference's (rad, in [-pi, pi))."""
-    return np.mod(yaw_angle(orientation) - yaw_angle(reference_orientation) + np.pi,
-                  2.0 * np.pi) - np.pi
+    return wrap_angle(yaw_angle(orientation) - yaw_angle(reference_orientation))
 
 
 def imitation_errors(state, end_effectors_body, reference, world=True):

@@ -12,8 +12,8 @@ The reference is in the robot's world frame already. Episodes start from the ref
 its own phase (reference state initialisation), so no alignment is needed.
 """
 
+from lpn_controller.rotations import rotate_into_world, yaw_angle
 import numpy as np
-from sim_bridge.rotations import rotate_into_world, yaw_angle
 
 # A reference foot this far above its standing height is off the ground (for clips that do
 # not state their flight time).

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import sys
 
+from lpn_controller.curves import minimum_jerk
 import numpy as np
 from smooth_policy_trainer.motion.clip_files import save_clip, SHIPPED_CLIP_DIR
 from smooth_policy_trainer.motion.clips import MotionClip
@@ -69,11 +70,6 @@ class MotionTargets:
     stance: np.ndarray            # (T, feet) bool: the foot is on the floor
     nominal: np.ndarray = None    # (n,) pose the redundant directions pull towards
     null_space_gain: float = 0.0
-
-
-def smoothstep5(s):
-    """Minimum-jerk 0 -> 1 on s in [0, 1]: zero velocity and acceleration at both ends."""
-    return s ** 3 * (10.0 - 15.0 * s + 6.0 * s ** 2)
 
 
 def bump(s):
@@ -135,7 +131,7 @@ def _trot_feet(robot, times, speed, period, duty, swing_height):
         cycle_start = times - phase * period
         stance_x = speed * (cycle_start + duty * period / 2) + offset[0]
         swing = np.clip((phase - duty) / (1.0 - duty), 0.0, 1.0)
-        targets[:, leg, 0] = stance_x + speed * period * smoothstep5(swing)
+        targets[:, leg, 0] = stance_x + speed * period * minimum_jerk(swing)
         targets[:, leg, 1] = offset[1]
         targets[:, leg, 2] = ground + swing_height * bump(swing)
         stance[:, leg] = phase < duty

@@ -6,40 +6,13 @@ gripper sites, limits, which joints move which site), so there is one list of jo
 configuration's.
 """
 
+from lpn_controller.rotations import quat_conjugate, quat_multiply, quat_to_rotvec
 import mujoco
 import numpy as np
 from sim_bridge.config import load_config
 from sim_bridge.simulator import load_model
 
 CLEARANCE_CAP = 0.05  # m; clearances are only resolved up to this distance
-
-
-def quat_multiply(a, b):
-    """Hamilton product of [w, x, y, z] quaternions (broadcasting over leading axes)."""
-    aw, ax, ay, az = np.moveaxis(np.asarray(a, dtype=float), -1, 0)
-    bw, bx, by, bz = np.moveaxis(np.asarray(b, dtype=float), -1, 0)
-    return np.stack([aw * bw - ax * bx - ay * by - az * bz,
-                     aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw], axis=-1)
-
-
-def quat_conjugate(q):
-    """Inverse of unit [w, x, y, z] quaternions."""
-    return np.asarray(q, dtype=float) * np.array([1.0, -1.0, -1.0, -1.0])
-
-
-def quat_to_rotvec(q):
-    """Rotation vectors (axis times angle in [0, pi]) of [w, x, y, z] quaternions."""
-    q = np.asarray(q, dtype=float)
-    q = np.where(q[..., :1] < 0, -q, q)
-    w, v = q[..., 0], q[..., 1:]
-    s = np.linalg.norm(v, axis=-1)
-    small = s < 1e-12
-    # sin(angle / 2) = s and cos(angle / 2) = w; near zero angle/s -> 2 / w.
-    scale = np.where(small, 2.0 / np.where(small, w, 1.0),
-                     2.0 * np.arctan2(s, w) / np.where(small, 1.0, s))
-    return v * scale[..., None]
 
 
 def finite_difference_velocities(joint_positions, root_position, root_orientation, dt, loop,
