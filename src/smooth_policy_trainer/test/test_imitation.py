@@ -136,7 +136,7 @@ def test_the_env_computes_world_terms_when_a_weight_asks_for_them():
     on = ImitationEnv(EnvConfig(clip='arm_circle', num_envs=1, physics='fast', reward_terms={
         **EnvConfig().reward_terms, 'end_effector_height': {'weight': 0.5, 'scale': 100.0}}))
     try:
-        assert not off._uses_world_terms and on._uses_world_terms
+        assert not off.reward.uses_world_terms and on.reward.uses_world_terms
         on.reset()
         result = on.step(np.zeros((1, on.num_actions)))
         assert 0.0 < result.reward_terms['end_effector_height'][0] <= 0.5

@@ -144,12 +144,12 @@ def test_env_action_rate_reward_and_low_pass_filter():
             np.testing.assert_allclose(result.reward_terms['action_rate'], -penalty)
             previous = action
         filtered.step(actions[0])
-        np.testing.assert_allclose(filtered.commanded_action, 0.25 * actions[0])
+        np.testing.assert_allclose(filtered.actions.commanded_action, 0.25 * actions[0])
         filtered.step(actions[1])
-        np.testing.assert_allclose(filtered.commanded_action,
+        np.testing.assert_allclose(filtered.actions.commanded_action,
                                    0.25 * actions[1] + 0.75 * 0.25 * actions[0])
         # The observation's previous action is the policy's own output, unfiltered.
-        np.testing.assert_allclose(filtered.previous_action, actions[1])
+        np.testing.assert_allclose(filtered.actions.previous_action, actions[1])
         assert filtered.policy_metadata()['action_filter_alpha'] == 0.25
     finally:
         for env in (plain, shaped, filtered):

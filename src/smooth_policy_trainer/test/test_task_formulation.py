@@ -39,7 +39,7 @@ def test_heading_starts_at_zero_and_follows_the_imu_yaw():
         for _ in range(15):
             result = env.step(np.full((2, 18), 0.3))
         state = env.sim.read_state()
-        turned = yaw_angle(state.imu_orientation) - env.heading_origin
+        turned = yaw_angle(state.imu_orientation) - env.heading.heading_origin
         np.testing.assert_allclose(heading_of(env, result.observations), turned, atol=1e-12)
         assert np.all(np.abs(turned) > 1e-6)
     finally:
@@ -65,7 +65,7 @@ def test_env_and_controller_build_the_same_observation_from_the_same_state():
         controller_side = ObservationBuilder(metadata.observation_terms,
                                              metadata.default_pose).build(
             state.joint_positions[0], state.joint_velocities[0], state.imu_orientation[0],
-            state.imu_angular_velocity[0], env.previous_action[0],
+            state.imu_angular_velocity[0], env.actions.previous_action[0],
             linear_velocity=rotate_into_body(state.base_orientation[0],
                                              state.base_linear_velocity[0]),
             heading_origin=origin)
@@ -84,7 +84,7 @@ def test_resume_keeps_each_episodes_heading_origin():
         for a in actions[:10]:
             first.step(a)
         second.set_state(first.get_state())
-        np.testing.assert_array_equal(second.heading_origin, first.heading_origin)
+        np.testing.assert_array_equal(second.heading.heading_origin, first.heading.heading_origin)
         for a in actions[10:]:
             np.testing.assert_array_equal(first.step(a).observations,
                                           second.step(a).observations)

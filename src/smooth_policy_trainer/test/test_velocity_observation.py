@@ -59,11 +59,12 @@ def test_bias_is_fixed_per_episode_and_delay_is_whole_steps():
             truth.append(true_body_velocity(env))
             seen.append(velocity_slice(env, result.observations))
         truth, seen = np.array(truth), np.array(seen)
-        assert np.all(np.abs(env.velocity_bias) <= 0.05)
-        assert len({tuple(row) for row in env.velocity_bias}) == 3   # drawn per environment
-        for i, latency in enumerate(env.velocity_latency):
+        odometry = env.odometry
+        assert np.all(np.abs(odometry.velocity_bias) <= 0.05)
+        assert len({tuple(row) for row in odometry.velocity_bias}) == 3   # drawn per environment
+        for i, latency in enumerate(env.odometry.velocity_latency):
             delayed = truth[2 - latency:8 - latency, i]
-            np.testing.assert_allclose(seen[2:, i], delayed + env.velocity_bias[i],
+            np.testing.assert_allclose(seen[2:, i], delayed + env.odometry.velocity_bias[i],
                                        rtol=1e-12, atol=1e-12)
     finally:
         env.close()
@@ -101,7 +102,7 @@ def test_env_and_controller_build_the_same_observation_from_the_same_state():
         controller_side = ObservationBuilder(metadata.observation_terms,
                                              metadata.default_pose).build(
             state.joint_positions[0], state.joint_velocities[0], state.imu_orientation[0],
-            state.imu_angular_velocity[0], env.previous_action[0],
+            state.imu_angular_velocity[0], env.actions.previous_action[0],
             linear_velocity=odometry_twist)
         np.testing.assert_allclose(controller_side, result.observations[0], rtol=1e-12,
                                    atol=1e-12)

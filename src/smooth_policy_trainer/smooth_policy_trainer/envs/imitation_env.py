@@ -6,21 +6,28 @@ Observations come from lpn_controller's ObservationBuilder, the function the con
 on the robot; the phase is a separate input, as the policies take it. Episodes start from a
 reference frame at a random phase (reference state initialisation), end early on a fall, and are
 truncated after ``episode_length_s``. Finished environments reset themselves inside step().
+
+The environment is written as named parts (MuJoCo Playground's layout), each in its own module:
+the action pipeline (action_pipeline.py), the observation with its optional inputs, odometry and
+heading (observed_inputs.py), the reward as a dict of named terms (imitation_reward.py), the
+termination with named reasons (termination.py), and the resets with domain randomisation
+(randomization.py). Every on/off switch is decided once, where its part is made.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from lpn_controller.observation import ObservationBuilder, ObservationTerm
-from lpn_controller.rotations import rotate_into_body, tilt_angle, yaw_angle
-from lpn_controller.runtime import low_pass
+from lpn_controller.rotations import rotate_into_body, yaw_angle
 import numpy as np
 from sim_bridge.config import load_config
 from sim_bridge.vector import VectorSimulator
 from smooth_policy_trainer.config.env_config import EnvConfig
-from smooth_policy_trainer.config.env_config import RewardTerm
-from smooth_policy_trainer.envs.imitation_reward import (imitation_errors, imitation_reward,
-                                                         WORLD_TERMS)
+from smooth_policy_trainer.envs.action_pipeline import ActionPipeline
+from smooth_policy_trainer.envs.imitation_reward import ImitationReward
+from smooth_policy_trainer.envs.observed_inputs import make_heading, make_odometry
+from smooth_policy_trainer.envs.randomization import make_randomization
+from smooth_policy_trainer.envs.termination import Termination
 from smooth_policy_trainer.motion.clip_files import read_clip_header
 from smooth_policy_trainer.motion.clips import load_clip, load_shipped_clip
 from smooth_policy_trainer.motion.joints import robot_joint_map
@@ -36,9 +43,10 @@ class StepResult:
     rewards: np.ndarray
     terminated: np.ndarray
     truncated: np.ndarray
-    reward_terms: dict
+    reward_terms: dict                    # {name: (N,) weighted term}, summing to rewards
     finished_returns: np.ndarray          # returns of the episodes that ended this step
     finished_lengths: np.ndarray
+    termination_reasons: dict = None      # {reason: (N,) bool}, see termination.py
 
 
 class ImitationEnv:
@@ -95,35 +103,27 @@ class ImitationEnv:
                 raise ValueError(f'env.observe_heading: clip {self.clip.name!r} turns by '
                                  f'{np.ptp(yaw):.1f} deg; the heading term assumes the '
                                  "reference's yaw stays constant")
-        self.reward_terms = {name: RewardTerm(**term)
-                             for name, term in config.reward_terms.items()}
-        self._uses_world_terms = any(self.reward_terms[name].weight != 0.0
-                                     for name in WORLD_TERMS if name in self.reward_terms)
         self.control_dt = self.robot.control_dt
         self.max_episode_steps = int(round(config.episode_length_s / self.control_dt))
+        self.reward = ImitationReward(config.reward_terms, config.action_rate_weight,
+                                      self.control_dt)
+        self.reward_terms = self.reward.terms
         self.end_effector_names = end_effector_site_names(self.robot)
         self._site_ids = [first.model.site(name).id for name in self.end_effector_names]
         self._fall_geoms = first.geoms_of_bodies(self.fall_bodies)
         self.sim.track(sites=self._site_ids, ground_geoms=self._fall_geoms)
-        self._floor = [int(g) for g in range(first.model.ngeom) if first.model.geom_bodyid[g] == 0]
-        self._nominal_mass = first.model.body_mass.copy()
-        self._base_body = first.model.body(self.robot.base_body).id
+        self.termination = Termination(config, self.sim.touching_ground)
         self.rng = np.random.default_rng(config.seed)
+        # The parts with state, each made once with its switch decided (see their modules).
+        self.actions = ActionPipeline(config, self.num_envs, n, self.default_pose)
+        self.randomization = make_randomization(config.randomization, self.robot, first.model,
+                                                self.rng)
+        self.odometry = make_odometry(velocity, self.num_envs, self.rng)
+        self.heading = make_heading(config.observe_heading, self.num_envs)
 
         self.start_phase = np.zeros(self.num_envs)
         self.episode_step = np.zeros(self.num_envs, dtype=np.int64)
         self.episode_return = np.zeros(self.num_envs)
-        self.previous_action = np.zeros((self.num_envs, n))
-        self.commanded_action = np.zeros((self.num_envs, n))   # after the low-pass filter
-        self.latency = np.zeros(self.num_envs, dtype=np.int64)
-        depth = config.randomization.max_latency_steps + 1
-        self.action_history = np.zeros((depth, self.num_envs, n))
-        # The odometry estimate: true body-frame velocities, newest first, and what is observed.
-        self.velocity_history = np.zeros((velocity.max_latency_steps + 1, self.num_envs, 3))
-        self.velocity_bias = np.zeros((self.num_envs, 3))
-        self.velocity_latency = np.zeros(self.num_envs, dtype=np.int64)
-        self.observed_velocity = np.zeros((self.num_envs, 3))
-        self.heading_origin = np.zeros(self.num_envs)   # IMU yaw at each episode's start
 
     # -- phase -----------------------------------------------------------------------------------
 
@@ -152,99 +152,38 @@ class ImitationEnv:
         self.start_phase[ids] = self.rng.uniform(0.0, 1.0, len(ids))
         self.episode_step[ids] = 0
         self.episode_return[ids] = 0.0
-        self.previous_action[ids] = 0.0
-        self.commanded_action[ids] = 0.0
-        self.action_history[:, ids] = 0.0
+        self.actions.reset(ids)
         reference = self.clip.sample(self.start_phase[ids])
         noise = self.rng.uniform(-config.reset_joint_noise, config.reset_joint_noise,
                                  (len(ids), self.num_actions))[:, self._noise_order]
         for row, i in enumerate(ids):
             sim = self.sim.envs[i]
-            if config.randomization.enabled:
-                self._randomize(sim, i)
+            self.randomization.apply(sim, self.actions.latency, i)
             limits = sim.joint_limits
             sim.reset_to_pose(
                 reference.root_position[row], reference.root_orientation[row],
                 np.clip(reference.joint_positions[row] + noise[row], limits[:, 0], limits[:, 1]),
                 reference.root_linear_velocity[row], reference.root_angular_velocity[row],
                 reference.joint_velocities[row])
-            if config.observe_heading:
-                self.heading_origin[i] = yaw_angle(sim.read_state().imu_orientation)
-        if config.base_linear_velocity.enabled:
-            self._reset_velocity_estimate(ids, rotate_into_body(reference.root_orientation,
-                                                                reference.root_linear_velocity))
-
-    def _reset_velocity_estimate(self, ids, body_velocity):
-        # Episodes start moving at the reference's velocity: that is what the history holds.
-        spec = self.config.base_linear_velocity
-        self.velocity_bias[ids] = self.rng.uniform(-spec.bias, spec.bias, (len(ids), 3))
-        self.velocity_latency[ids] = self.rng.integers(0, spec.max_latency_steps + 1, len(ids))
-        self.velocity_history[:, ids] = body_velocity
-        self.observed_velocity[ids] = self._estimate(body_velocity, self.velocity_bias[ids])
-
-    def _estimate(self, delayed_velocity, bias):
-        noise = self.config.base_linear_velocity.noise
-        return delayed_velocity + bias + self.rng.uniform(-noise, noise, delayed_velocity.shape)
-
-    def _update_velocity_estimate(self, state):
-        self.velocity_history = np.roll(self.velocity_history, 1, axis=0)
-        self.velocity_history[0] = rotate_into_body(state.base_orientation,
-                                                    state.base_linear_velocity)
-        delayed = self.velocity_history[self.velocity_latency, np.arange(self.num_envs)]
-        self.observed_velocity = self._estimate(delayed, self.velocity_bias)
-
-    def _randomize(self, sim, i):
-        spec = self.config.randomization
-        model = sim.model
-        model.geom_friction[self._floor, 0] = self.rng.uniform(*spec.friction)
-        model.body_mass[self._base_body] = self._nominal_mass[self._base_body] * \
-            self.rng.uniform(*spec.base_mass_scale)
-        gain_scale = self.rng.uniform(*spec.pd_gain_scale)
-        sim.set_pd_gains(np.multiply(self.robot.kp, gain_scale),
-                         np.multiply(self.robot.kd, gain_scale))
-        self.latency[i] = self.rng.integers(0, spec.max_latency_steps + 1)
+            self.heading.reset(i, sim)
+        self.odometry.reset(ids, reference)
 
     # -- stepping --------------------------------------------------------------------------------
 
     def step(self, actions):
         """Apply raw policy actions (N, m) for one control period."""
-        actions = np.clip(np.asarray(actions, dtype=float), -self.config.action_clip,
-                          self.config.action_clip)
-        if not np.all(np.isfinite(actions)):
-            raise ValueError('policy actions contain NaN or inf')
-        self.commanded_action = low_pass(actions, self.commanded_action,
-                                         self.config.action_filter_alpha)
-        self.action_history = np.roll(self.action_history, 1, axis=0)
-        self.action_history[0] = self.commanded_action
-        applied = self.action_history[self.latency, np.arange(self.num_envs)]
-        self.sim.step(self.default_pose + self.config.action_scale * applied)
-        # The policy's own output, unfiltered: what it observes and what the rate term charges.
-        action_change = actions - self.previous_action
-        self.previous_action = actions
+        targets, action_change = self.actions.joint_targets(actions)
+        self.sim.step(targets)
         self.episode_step += 1
 
         state = self.sim.read_state()
-        if self.config.base_linear_velocity.enabled:
-            self._update_velocity_estimate(state)   # before resets, which restart theirs
+        self.odometry.update(state)   # before resets, which restart theirs
         reference = self.clip.sample(self.absolute_phase())
-        errors = imitation_errors(state, self.end_effectors_in_body(state), reference,
-                                  world=self._uses_world_terms)
-        rewards, weighted = imitation_reward(errors, self.reward_terms)
-        if self.config.action_rate_weight:
-            # legged_gym's action-rate term; the first step of an episode compares with 0.
-            rate_penalty = self.config.action_rate_weight * self.control_dt * \
-                (action_change ** 2).sum(axis=1)
-            rewards = rewards - rate_penalty
-            weighted = {**weighted, 'action_rate': -rate_penalty}
+        errors = self.reward.errors(state, self.end_effectors_in_body(state), reference)
+        rewards, weighted = self.reward(errors, action_change)
         self.episode_return += rewards
 
-        fell = self.sim.touching_ground()
-        height_error = np.abs(state.base_position[:, 2] - reference.root_position[:, 2])
-        tilt = tilt_angle(state.base_orientation, reference.root_orientation)
-        terminated = fell | (height_error > self.config.max_height_error) | \
-            (tilt > self.config.max_orientation_error)
-        if self.config.max_root_drift:   # the root position term's squared horizontal error
-            terminated |= errors['root_position'] > self.config.max_root_drift ** 2
+        terminated, reasons = self.termination(state, reference, errors)
         truncated = ~terminated & (self.episode_step >= self.max_episode_steps)
         done = np.flatnonzero(terminated | truncated)
         finished_returns = self.episode_return[done].copy()
@@ -253,7 +192,7 @@ class ImitationEnv:
             self._reset_envs(done)
             state = None  # the reset environments must be read again
         return StepResult(self._observe(state), self.phases(), rewards, terminated, truncated,
-                          weighted, finished_returns, finished_lengths)
+                          weighted, finished_returns, finished_lengths, reasons)
 
     def end_effectors_in_body(self, state):
         """Return the feet and gripper positions (N, k, 3) in the body frame."""
@@ -264,12 +203,13 @@ class ImitationEnv:
     def _observe(self, state=None):
         # step() passes the state it read for the reward: one batched read per step, not two.
         state = self.sim.read_state() if state is None else state
-        # The velocity estimate is kept in observed_velocity (updated by step and resets), so
+        # The velocity estimate is kept by the odometry model (updated by step and resets), so
         # observing again (set_state) draws no noise and resume stays bit for bit.
         return self.builder.build(state.joint_positions, state.joint_velocities,
                                   state.imu_orientation, state.imu_angular_velocity,
-                                  self.previous_action, linear_velocity=self.observed_velocity,
-                                  heading_origin=self.heading_origin)
+                                  self.actions.previous_action,
+                                  linear_velocity=self.odometry.observed_velocity,
+                                  heading_origin=self.heading.heading_origin)
 
     def policy_metadata(self):
         """Return the task-side fields of an exported policy's metadata (lpn_controller format)."""
@@ -289,33 +229,35 @@ class ImitationEnv:
     def get_state(self):
         """Return everything needed to continue exactly (for checkpoints): plain arrays."""
         models = [sim.model for sim in self.sim.envs]
+        floor, base = self.randomization.floor_geoms, self.randomization.base_body
         return {
             'physics': np.stack([sim.get_physics_state() for sim in self.sim.envs]),
-            'floor_friction': np.stack([m.geom_friction[self._floor, 0] for m in models]),
-            'base_mass': np.array([m.body_mass[self._base_body] for m in models]),
+            'floor_friction': np.stack([m.geom_friction[floor, 0] for m in models]),
+            'base_mass': np.array([m.body_mass[base] for m in models]),
             'kp': np.stack([sim.kp for sim in self.sim.envs]),
             'kd': np.stack([sim.kd for sim in self.sim.envs]),
             'rng': self.rng.bit_generator.state,
             **{name: getattr(self, name).copy() for name in self._EPISODE_ARRAYS},
+            **self.actions.state(), **self.odometry.state(), **self.heading.state(),
         }
 
     def set_state(self, state):
         """Restore a state from get_state(); returns (observations, phases)."""
+        floor, base = self.randomization.floor_geoms, self.randomization.base_body
         for i, sim in enumerate(self.sim.envs):
-            sim.model.geom_friction[self._floor, 0] = state['floor_friction'][i]
-            sim.model.body_mass[self._base_body] = state['base_mass'][i]
+            sim.model.geom_friction[floor, 0] = state['floor_friction'][i]
+            sim.model.body_mass[base] = state['base_mass'][i]
             sim.set_pd_gains(state['kp'][i], state['kd'][i])
             sim.set_physics_state(state['physics'][i])
         self.rng.bit_generator.state = state['rng']
         for name in self._EPISODE_ARRAYS:
-            # Checkpoints from before the velocity estimate existed lack its arrays (zeros).
-            setattr(self, name, np.array(state.get(name, getattr(self, name))))
+            setattr(self, name, np.array(state[name]))
+        # Checkpoints from before the velocity estimate existed lack its arrays (zeros).
+        for part in (self.actions, self.odometry, self.heading):
+            part.load_state(state)
         return self._observe(), self.phases()
 
-    _EPISODE_ARRAYS = ('start_phase', 'episode_step', 'episode_return', 'previous_action',
-                       'commanded_action', 'latency', 'action_history', 'velocity_history',
-                       'velocity_bias', 'velocity_latency', 'observed_velocity',
-                       'heading_origin')
+    _EPISODE_ARRAYS = ('start_phase', 'episode_step', 'episode_return')
 
     def close(self):
         """Stop the simulator threads."""

@@ -28,7 +28,7 @@ drift a hop accumulates, which swamps the few centimetres by which the feet must
 from lpn_controller.rotations import (quat_conjugate, quat_multiply, quat_to_rotvec,
                                       rotate_into_body, rotate_into_world, wrap_angle, yaw_angle)
 import numpy as np
-from smooth_policy_trainer.config.env_config import DEFAULT_REWARD_TERMS
+from smooth_policy_trainer.config.env_config import DEFAULT_REWARD_TERMS, RewardTerm
 
 
 WORLD_TERMS = ('end_effector_world', 'end_effector_height')
@@ -98,3 +98,39 @@ def imitation_reward(errors, terms=None):
             raise ValueError(f"reward term '{name}' has weight {term.weight} but its error was "
                              'not computed')
     return sum(weighted.values()), weighted
+
+
+class ImitationReward:
+    """
+    The environment's reward: the imitation terms and, when weighted, the action-rate term.
+
+    A call returns the per-environment total and a dict of the named, weighted terms that sum to
+    it; the names are what the runner logs (``reward/<name>``). The action-rate term (legged_gym's,
+    METHODS.md 6) is -w dt sum_j (a_t,j - a_t-1,j)^2 on the policy's unfiltered output; it is in
+    the dict only when its weight is not 0, decided here once.
+    """
+
+    def __init__(self, reward_terms, action_rate_weight=0.0, control_dt=0.02):
+        self.terms = {name: RewardTerm(**term) for name, term in reward_terms.items()}
+        self.uses_world_terms = any(self.terms[name].weight != 0.0
+                                    for name in WORLD_TERMS if name in self.terms)
+        self.rate_weight, self.control_dt = action_rate_weight, control_dt
+        self.extra_terms = {'action_rate': self._action_rate} if action_rate_weight else {}
+
+    def errors(self, state, end_effectors_body, reference):
+        """Return the squared errors the terms read (the world ones only when weighted)."""
+        return imitation_errors(state, end_effectors_body, reference,
+                                world=self.uses_world_terms)
+
+    def __call__(self, errors, action_change):
+        """Return (rewards (N,), {name: (N,) weighted term})."""
+        rewards, weighted = imitation_reward(errors, self.terms)
+        for name, term in self.extra_terms.items():
+            value = term(action_change)
+            rewards = rewards + value
+            weighted = {**weighted, name: value}
+        return rewards, weighted
+
+    def _action_rate(self, action_change):
+        # The first step of an episode compares with 0.
+        return -(self.rate_weight * self.control_dt * (action_change ** 2).sum(axis=1))

@@ -134,7 +134,7 @@ def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False, 
         result = env.step(actions)
         living = alive & ~result.terminated
         # What the joints were commanded: the filtered action when the policy has a filter.
-        actions_log[t] = env.commanded_action
+        actions_log[t] = env.actions.commanded_action
         returns[alive] += result.rewards[alive]
         action_steps[alive] += 1
         # A fallen environment has been reset inside step(): its readout is a new episode's.

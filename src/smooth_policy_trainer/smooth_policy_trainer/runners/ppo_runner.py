@@ -162,9 +162,8 @@ class Runner(StopOnSignal):
                    'perf/iteration_s': done - start, 'perf/update_s': done - collected,
                    'policy/learning_rate': losses.pop('learning_rate'),
                    'policy/action_std': losses.pop('action_std')}
-        for name in ('jacobian_norm_sq', 'caps_temporal', 'caps_spatial',
-                     'log_prob_gradient_norm_sq'):
-            if name in losses:
+        for regularizer in self.ppo.regularizers:
+            for name in regularizer.log_names:
                 scalars[f'penalty/{name}'] = losses.pop(name)
         scalars.update({f'loss/{name}': value for name, value in losses.items()})
         if self.episode_returns:

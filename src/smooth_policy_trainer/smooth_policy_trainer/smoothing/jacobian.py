@@ -62,6 +62,8 @@ def estimator_variance(actor, state, phase, samples=64, generator=None):
 class JacobianPenalty:
     """PPO regulariser: weight * mean ||J(s)||_F^2 on the minibatch's rollout states."""
 
+    log_names = ('jacobian_norm_sq',)   # its logs: penalty/<name>
+
     def __init__(self, weight, method='exact', generator=None):
         if method not in METHODS:
             raise ValueError(f"penalty method must be one of {METHODS}, got '{method}'")

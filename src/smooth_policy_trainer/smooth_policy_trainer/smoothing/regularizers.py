@@ -34,6 +34,8 @@ def caps_spatial_loss(actions, perturbed_actions):
 class CAPS:
     """PPO regulariser: lambda_T L_T + lambda_S L_S on the minibatch's rollout states."""
 
+    log_names = ('caps_temporal', 'caps_spatial')   # its logs: penalty/<name>
+
     def __init__(self, lambda_temporal=0.1, lambda_spatial=0.5, sigma=0.2, generator=None):
         self.lambda_temporal, self.lambda_spatial = lambda_temporal, lambda_spatial
         self.sigma, self.generator = sigma, generator
@@ -62,6 +64,8 @@ def log_prob_state_gradient(actor, states, phases, actions, stds):
 
 class GradientPenalty:
     """PPO regulariser (GP-LCP): weight * mean ||grad_s log pi(a|s)||^2."""
+
+    log_names = ('log_prob_gradient_norm_sq',)   # its logs: penalty/<name>
 
     def __init__(self, weight=0.002, min_std=0.0):
         self.weight, self.min_std = weight, min_std
