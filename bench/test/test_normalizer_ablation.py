@@ -8,7 +8,7 @@ from lpn_controller.policy_format import load_policy
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[3] / 'bench' / 'normalizer_ablation.py'
+SCRIPT = Path(__file__).resolve().parents[1] / 'normalizer_ablation.py'
 pytestmark = pytest.mark.skipif(not SCRIPT.is_file(),
                                 reason='bench/ is not part of an installed package')
 

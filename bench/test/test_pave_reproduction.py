@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[3] / 'bench' / 'pave_reproduction.py'
+BENCH = Path(__file__).resolve().parents[1] / 'pave_reproduction.py'
 TINY = ['--seeds', '1', '--no-progress', *sum((['--set', item] for item in (
     'learner.learning_starts=20', 'learner.batch_size=8', 'actor.hidden_sizes=[8]',
     'critic.hidden_sizes=[8]', 'run.eval_episodes=2', 'run.diagnostic_samples=8',

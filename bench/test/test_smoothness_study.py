@@ -12,7 +12,7 @@ from smooth_policy_trainer.config.train_config import load_config
 from smooth_policy_trainer.networks.export import build_policy
 from smooth_policy_trainer.runners.ppo_runner import Runner
 
-SCRIPT = Path(__file__).resolve().parents[3] / 'bench' / 'smoothness_study.py'
+SCRIPT = Path(__file__).resolve().parents[1] / 'smoothness_study.py'
 TINY_SETTINGS = ['ppo.num_steps=4', 'ppo.num_minibatches=1']
 TINY = ['--tasks', 'hop', '--seeds', '0', '--iterations', '1', '--num-envs', '2',
         '--set', TINY_SETTINGS[0], '--set', TINY_SETTINGS[1],

@@ -9,7 +9,7 @@ from smooth_policy_trainer.config.train_config import (apply_override, config_fr
                                                        load_config, TrainConfig)
 import yaml
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / 'config'
+CONFIG_DIR = Path(__file__).resolve().parents[2] / 'config'
 SHIPPED = sorted(CONFIG_DIR.glob('*.yaml'))
 
 

@@ -27,7 +27,7 @@ from smooth_policy_trainer.motion.clip_files import ClipError
 from smooth_policy_trainer.motion.clips import load_shipped_clip
 import yaml
 
-POLICY = Path(__file__).resolve().parents[2] / 'quadruped_arm_bringup' / 'policies' / \
+POLICY = Path(__file__).resolve().parents[3] / 'quadruped_arm_bringup' / 'policies' / \
     'lpn_trot_arm_wave'
 HOME = load_config()
 ARM = [name for name in HOME.joint_names if name.startswith('arm_')]
@@ -161,7 +161,7 @@ def test_a_robot_config_error_names_the_file_and_field(tmp_path, capsys):
     assert f'evaluate: error: {robot}: field ' in error and "'kp'" in error
 
 
-BENCH = Path(__file__).resolve().parents[3] / 'bench' / 'sim_to_sim_transfer.py'
+BENCH = Path(__file__).resolve().parents[4] / 'bench' / 'sim_to_sim_transfer.py'
 
 
 @pytest.mark.skipif(not BENCH.is_file(), reason='bench/ is not part of an installed package')
