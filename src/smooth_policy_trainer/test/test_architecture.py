@@ -115,3 +115,11 @@ def test_choices_name_what_the_implementations_offer():
     from smooth_policy_trainer.networks.policies import ACTIVATIONS
     assert set(choices.ACTIVATIONS) == set(ACTIVATIONS)
     assert set(choices.PHYSICS) == set(PHYSICS_CONFIGS)
+
+
+def test_the_tests_mirror_the_folders():
+    tests = Path(__file__).resolve().parent
+    folders = {path.name for path in tests.iterdir() if path.is_dir()} - {'__pycache__'}
+    assert folders <= set(FOLDERS), folders - set(FOLDERS)
+    assert {path.name for path in tests.glob('test_*.py')} == {
+        'test_architecture.py', 'test_flake8.py', 'test_pep257.py'}
