@@ -6,7 +6,12 @@ every default written here.
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict
+
+from smooth_policy_trainer.config.choices import DEFAULT_POSES, PHYSICS
+from smooth_policy_trainer.config.reader import checked, one_of, ranged
+from smooth_policy_trainer.motion.clip_files import list_shipped_clips
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,15 @@ DEFAULT_REWARD_TERMS = {
 }
 
 
+def clip_problem(clip):
+    """Return why ``clip`` names no clip (a shipped one's name, or a clip file), or None."""
+    path = Path(clip)
+    if clip in list_shipped_clips() or (path.suffix in ('.yaml', '.npz') and path.is_file()):
+        return None
+    return (f"unknown clip '{clip}' (shipped: {', '.join(list_shipped_clips())}; or the path "
+            'of a clip .yaml/.npz)')
+
+
 @dataclass
 class RandomizationConfig:
     """Domain randomisation, drawn per environment at every reset (off by default)."""
@@ -37,7 +51,7 @@ class RandomizationConfig:
     friction: tuple = (0.6, 1.2)          # floor sliding friction
     base_mass_scale: tuple = (0.9, 1.1)
     pd_gain_scale: tuple = (0.85, 1.15)   # kp and kd together
-    max_latency_steps: int = 0            # actions applied 0..k control steps late
+    max_latency_steps: int = ranged(0, 0)   # actions applied 0..k control steps late
 
 
 @dataclass
@@ -51,27 +65,28 @@ class LinearVelocityObservation:
     """
 
     enabled: bool = False
-    scale: float = 1.0                    # observation = scale * v_body, v in m/s
-    noise: float = 0.05                   # m/s, uniform in [-noise, noise] per step and axis
-    bias: float = 0.05                    # m/s, uniform per episode and axis
-    max_latency_steps: int = 1            # the estimate is 0..k control steps old, per episode
+    scale: float = ranged(1.0, 0, low_open=True)   # observation = scale * v_body, v in m/s
+    noise: float = ranged(0.05, 0)   # m/s, uniform in [-noise, noise] per step and axis
+    bias: float = ranged(0.05, 0)   # m/s, uniform per episode and axis
+    max_latency_steps: int = ranged(1, 0)   # the estimate is 0..k control steps old, per episode
 
 
 @dataclass
 class EnvConfig:
     """Everything that defines the task; written into checkpoints and policy provenance."""
 
-    clip: str = 'trot'                    # shipped clip name, or a path to a clip
-    num_envs: int = 32
-    episode_length_s: float = 10.0
+    clip: str = checked('trot', clip_problem)   # shipped clip name, or a path to a clip
+    num_envs: int = ranged(32, 1)
+    episode_length_s: float = ranged(10.0, 0, low_open=True)
     robot_config: str = ''                # '' = the packaged quadruped with arm
     # Clip joint name -> this robot's joint name, over the robot config's joint_map (a clip
     # made for another robot); {} = the robot config's joint_map alone.
     joint_remap: Dict[str, str] = field(default_factory=dict)
-    physics: str = 'full'                 # sim_bridge.physics configuration: 'full' or 'fast'
-    action_scale: float = 0.5             # joint_target = default_pose + scale * action
-    action_clip: float = 10.0
-    default_pose: str = 'clip_mean'       # 'clip_mean' or 'keyframe'
+    physics: str = one_of('full', PHYSICS)   # sim_bridge.physics configuration: 'full' or 'fast'
+    # joint_target = default_pose + scale * action
+    action_scale: float = ranged(0.5, 0, low_open=True)
+    action_clip: float = ranged(10.0, 0, low_open=True)
+    default_pose: str = one_of('clip_mean', DEFAULT_POSES)   # 'clip_mean' or 'keyframe'
     angular_velocity_scale: float = 0.25
     joint_velocity_scale: float = 0.05
     base_linear_velocity: LinearVelocityObservation = field(
@@ -87,11 +102,13 @@ class EnvConfig:
     max_height_error: float = 0.25        # m, from the reference root height
     max_orientation_error: float = 0.8    # rad of tilt (roll/pitch) from the reference's;
     #                                       heading drift is scored by the reward, not a fall
-    max_root_drift: float = 0.0           # m, horizontal distance from the reference root that
-    #                                       ends the episode (DeepMimic's early termination); 0 off
+    # m, horizontal distance from the reference root that ends the episode (DeepMimic's early
+    # termination); 0 = off
+    max_root_drift: float = ranged(0.0, 0, note='(0 = off)')
     reset_joint_noise: float = 0.05       # rad, uniform
     # Smoothness baselines (METHODS.md 6), off by default:
-    action_rate_weight: float = 0.0       # r_rate = -w sum_j (a_t,j - a_t-1,j)^2 dt_policy
-    action_filter_alpha: float = 1.0      # command = alpha a + (1 - alpha) command; 1 = none
+    action_rate_weight: float = ranged(0.0, 0)   # r_rate = -w sum_j (a_t,j - a_t-1,j)^2 dt_policy
+    # command = alpha a + (1 - alpha) command; 1 = none
+    action_filter_alpha: float = ranged(1.0, 0, 1, low_open=True, note='(1 = no filter)')
     seed: int = 0
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)

@@ -19,9 +19,10 @@ from typing import Tuple
 from smooth_policy_trainer.config.choices import (ACTIVATIONS, ACTOR_OUTPUTS, ALGORITHMS,
                                                   OFFPOLICY_TASKS)
 from smooth_policy_trainer.config.env_config import EnvConfig
-from smooth_policy_trainer.config.reader import (build_config, fail, read_config,
-                                                 resolve_config_path, shipped_config_dirs)
-from smooth_policy_trainer.config.train_config import CapsConfig, check_caps, check_env
+from smooth_policy_trainer.config.reader import (build_config, checked, fail, one_of, ranged,
+                                                 read_config, resolve_config_path,
+                                                 shipped_config_dirs)
+from smooth_policy_trainer.config.train_config import CapsConfig, plain_name
 
 TASKS = OFFPOLICY_TASKS
 OUTPUTS = ACTOR_OUTPUTS
@@ -32,36 +33,38 @@ CONFIG_SUBDIR = 'offpolicy'
 class LearnerConfig:
     """What TD3 and SAC share; the defaults are PAVE's training settings (METHODS.md 7)."""
 
-    algorithm: str = 'td3'              # 'td3' or 'sac'
-    gamma: float = 0.99
-    tau: float = 0.005                  # Polyak factor of the target networks
-    batch_size: int = 256
+    algorithm: str = one_of('td3', ALGORITHMS)   # 'td3' or 'sac'
+    gamma: float = ranged(0.99, 0, 1, low_open=True)
+    tau: float = ranged(0.005, 0, 1, low_open=True)   # Polyak factor of the target networks
+    batch_size: int = ranged(256, 1)
     buffer_size: int = 1_000_000        # transitions
     learning_starts: int = 10_000       # transitions of uniform random actions before learning
-    actor_learning_rate: float = 1e-3
-    critic_learning_rate: float = 1e-3
-    updates_per_step: int = 1           # gradient updates after each step of all environments
+    actor_learning_rate: float = ranged(1e-3, 0, low_open=True)
+    critic_learning_rate: float = ranged(1e-3, 0, low_open=True)
+    updates_per_step: int = ranged(1, 1)   # gradient updates after each step of all environments
     normalize_observations: bool = False   # running mean/std (the imitation tasks need it)
-    max_grad_norm: float = 0.0          # 0: no gradient clipping
+    max_grad_norm: float = ranged(0.0, 0, note='(0 = off)')   # 0: no gradient clipping
 
 
 @dataclass
 class TD3Config:
     """TD3's own settings (the shared ones are in LearnerConfig); CleanRL's defaults."""
 
-    exploration_noise: float = 0.1   # std of the Gaussian added to actions while collecting
-    policy_noise: float = 0.2        # std of the target policy smoothing noise
-    noise_clip: float = 0.5          # the target noise is clipped to +-noise_clip
-    policy_delay: int = 2            # critic updates per actor (and target) update
+    # std of the Gaussian added to actions while collecting
+    exploration_noise: float = ranged(0.1, 0)
+    policy_noise: float = ranged(0.2, 0)   # std of the target policy smoothing noise
+    noise_clip: float = ranged(0.5, 0)   # the target noise is clipped to +-noise_clip
+    policy_delay: int = ranged(2, 1)   # critic updates per actor (and target) update
 
 
 @dataclass
 class SACConfig:
     """SAC's own settings (the shared ones are in LearnerConfig)."""
 
-    alpha: float = 0.2                  # entropy temperature (its start value when autotuned)
+    # entropy temperature (its start value when autotuned)
+    alpha: float = ranged(0.2, 0, low_open=True)
     autotune: bool = True
-    alpha_learning_rate: float = 1e-3
+    alpha_learning_rate: float = ranged(1e-3, 0, low_open=True)
     target_entropy_scale: float = 1.0   # target entropy = -scale * number of actions
     log_std_min: float = -5.0
     log_std_max: float = 2.0
@@ -72,12 +75,12 @@ class PaveConfig:
     """PAVE's critic terms; the defaults are the published ones."""
 
     enabled: bool = False
-    lambda_mpr: float = 0.1          # l1
-    lambda_vfc: float = 0.1          # l2
-    lambda_curvature: float = 0.01   # l3
-    state_noise_std: float = 0.01    # eps std, in the units of the critic's state input
-    curvature_margin: float = 1.0    # delta
-    probes: int = 1                  # Rademacher vectors per sample
+    lambda_mpr: float = ranged(0.1, 0)   # l1
+    lambda_vfc: float = ranged(0.1, 0)   # l2
+    lambda_curvature: float = ranged(0.01, 0)   # l3
+    state_noise_std: float = ranged(0.01, 0)   # eps std, in the units of the critic's state input
+    curvature_margin: float = ranged(1.0, 0)   # delta
+    probes: int = ranged(1, 1)   # Rademacher vectors per sample
 
 
 @dataclass
@@ -85,7 +88,7 @@ class GymTaskConfig:
     """A Gymnasium task with a continuous action space (gym_tasks.GymVectorEnv)."""
 
     env_id: str = 'Pendulum-v1'
-    num_envs: int = 1
+    num_envs: int = ranged(1, 1)
     seed: int = 0                  # environment i starts from seed + i
 
 
@@ -93,45 +96,49 @@ class GymTaskConfig:
 class ActorConfig:
     """The actor: an MLP (SiLU for PAVE, METHODS.md 7) with a tanh or linear output."""
 
-    hidden_sizes: Tuple[int, ...] = (256, 256)
-    activation: str = 'silu'
-    output: str = 'tanh'           # 'tanh' (Gym) or 'linear' (exportable; imitation tasks)
-    phase_harmonics: int = 2       # imitation tasks only: Gym tasks have no phase
-    bound_penalty: float = 1.0     # linear output: weight of the squared excess beyond the box
+    hidden_sizes: Tuple[int, ...] = ranged((256, 256), 1, each=True)
+    activation: str = one_of('silu', ACTIVATIONS)
+    # 'tanh' (Gym) or 'linear' (exportable; imitation tasks)
+    output: str = one_of('tanh', ACTOR_OUTPUTS)
+    phase_harmonics: int = ranged(2, 0)   # imitation tasks only: Gym tasks have no phase
+    # linear output: weight of the squared excess beyond the box
+    bound_penalty: float = ranged(1.0, 0)
 
 
 @dataclass
 class QCriticConfig:
     """Each of the twin Q networks."""
 
-    hidden_sizes: Tuple[int, ...] = (256, 256)
-    activation: str = 'silu'
-    phase_harmonics: int = 2       # imitation tasks only
+    hidden_sizes: Tuple[int, ...] = ranged((256, 256), 1, each=True)
+    activation: str = one_of('silu', ACTIVATIONS)
+    phase_harmonics: int = ranged(2, 0)   # imitation tasks only
 
 
 @dataclass
 class OffPolicyRunConfig:
     """Length, seeding, checkpoints, evaluation and logging of one run (counts: transitions)."""
 
-    total_steps: int = 100_000
+    total_steps: int = ranged(100_000, 1)
     seed: int = 0                  # torch: initial weights, exploration, replay sampling
-    checkpoint_every: int = 10_000
-    keep_checkpoints: int = 2      # each holds the replay buffer: older ones are deleted
-    eval_every: int = 10_000       # deterministic evaluation and critic diagnostics; 0 = never
-    eval_episodes: int = 10
-    eval_seconds: float = 10.0     # imitation tasks; Gym episodes run to their end
-    diagnostic_samples: int = 512  # replay transitions the critic diagnostics look at
-    log_every: int = 1_000         # TensorBoard scalars (averaged over the period)
+    checkpoint_every: int = ranged(10_000, 1)
+    keep_checkpoints: int = ranged(2, 1)   # each holds the replay buffer: older ones are deleted
+    # deterministic evaluation and critic diagnostics; 0 = never
+    eval_every: int = ranged(10_000, 0, note='(0 = never)')
+    eval_episodes: int = ranged(10, 1)
+    eval_seconds: float = ranged(10.0, 0.2)   # imitation tasks; Gym episodes run to their end
+    diagnostic_samples: int = ranged(512, 2)   # replay transitions the critic diagnostics look at
+    log_every: int = ranged(1_000, 1)   # TensorBoard scalars (averaged over the period)
     log_dir: str = 'runs'
-    run_name: str = ''             # '' = <task>_<algorithm>[_pave][_caps]_<YYYYmmdd-HHMMSS>
-    torch_threads: int = 1
+    # '' = <task>_<algorithm>[_pave][_caps]_<YYYYmmdd-HHMMSS>
+    run_name: str = checked('', plain_name)
+    torch_threads: int = ranged(1, 1)
 
 
 @dataclass
 class OffPolicyConfig:
     """The whole tree; written into every checkpoint and into the exported policy."""
 
-    task: str = 'gym'              # 'gym' or 'imitation'
+    task: str = one_of('gym', OFFPOLICY_TASKS)   # 'gym' or 'imitation'
     gym: GymTaskConfig = field(default_factory=GymTaskConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
     learner: LearnerConfig = field(default_factory=LearnerConfig)
@@ -168,16 +175,15 @@ def resolve_offpolicy_config_path(path):
 
 
 def check_offpolicy_config(config, source='<config>'):
-    """Check ranges and combinations the types cannot express; raise ConfigError naming keys."""
+    """
+    Check the rules that involve several keys; raise ConfigError naming the key to change.
+
+    A key's own range or choices are checked by the reader as it reads the key (ranged, one_of).
+    """
     def require(ok, key, problem):
         if not ok:
             fail(source, key, problem)
 
-    # The env and caps sections are train_config's own; its checks name their keys alike.
-    check_env(config.env, require)
-    check_caps(config.caps, require)
-    require(config.task in TASKS, 'task', f"must be one of {', '.join(TASKS)}, got "
-            f"'{config.task}'")
     if config.task == 'gym':
         import gymnasium as gym  # looked up when checked: reading a config needs no Gymnasium
         try:
@@ -185,60 +191,19 @@ def check_offpolicy_config(config, source='<config>'):
         except gym.error.Error as error:
             require(False, 'gym.env_id', f"unknown Gymnasium task '{config.gym.env_id}' "
                     f'({error})')
-    require(config.gym.num_envs >= 1, 'gym.num_envs', 'must be at least 1')
-
     learner, actor, critic = config.learner, config.actor, config.critic
-    require(learner.algorithm in ALGORITHMS, 'learner.algorithm',
-            f"must be one of {', '.join(ALGORITHMS)}, got '{learner.algorithm}'")
-    require(0 < learner.gamma <= 1, 'learner.gamma', 'must lie in (0, 1]')
-    require(0 < learner.tau <= 1, 'learner.tau', 'must lie in (0, 1]')
-    require(learner.batch_size >= 1, 'learner.batch_size', 'must be at least 1')
     require(learner.buffer_size >= learner.batch_size, 'learner.buffer_size',
             f'must hold at least one batch ({learner.batch_size})')
     require(learner.learning_starts >= learner.batch_size, 'learner.learning_starts',
             f'must be at least learner.batch_size ({learner.batch_size})')
-    for key in ('actor_learning_rate', 'critic_learning_rate'):
-        require(getattr(learner, key) > 0, f'learner.{key}', 'must be positive')
-    require(learner.updates_per_step >= 1, 'learner.updates_per_step', 'must be at least 1')
-    require(learner.max_grad_norm >= 0, 'learner.max_grad_norm', 'must be at least 0 (0 = off)')
-
-    require(actor.output in OUTPUTS, 'actor.output',
-            f"must be one of {', '.join(OUTPUTS)}, got '{actor.output}'")
     if config.task == 'imitation':
         require(actor.output == 'linear', 'actor.output', 'imitation tasks export to the '
                 'lpn_controller format, whose MLP has a linear head: set it to linear')
         require(learner.normalize_observations, 'learner.normalize_observations',
                 'imitation tasks need it (the exported policy carries the normalisation)')
-    require(actor.bound_penalty >= 0, 'actor.bound_penalty', 'must be at least 0')
-    for section, network in (('actor', actor), ('critic', critic)):
-        require(network.activation in ACTIVATIONS, f'{section}.activation',
-                f"must be one of {', '.join(sorted(ACTIVATIONS))}, got '{network.activation}'")
-        require(all(size >= 1 for size in network.hidden_sizes), f'{section}.hidden_sizes',
-                f'sizes must be positive, got {network.hidden_sizes}')
-        require(network.phase_harmonics >= 0, f'{section}.phase_harmonics',
-                'must be at least 0')
     require(not (config.pave.enabled and critic.activation == 'relu'), 'critic.activation',
             "PAVE's curvature term needs a smooth critic (relu has no second derivative): "
             'use silu')
-
-    td3, sac, pave = config.td3, config.sac, config.pave
-    for key in ('exploration_noise', 'policy_noise', 'noise_clip'):
-        require(getattr(td3, key) >= 0, f'td3.{key}', 'must be at least 0')
-    require(td3.policy_delay >= 1, 'td3.policy_delay', 'must be at least 1')
-    require(sac.alpha > 0, 'sac.alpha', 'must be positive')
-    require(sac.alpha_learning_rate > 0, 'sac.alpha_learning_rate', 'must be positive')
+    sac = config.sac
     require(sac.log_std_min < sac.log_std_max, 'sac.log_std_min',
             f'must be below sac.log_std_max ({sac.log_std_max})')
-    for key in ('lambda_mpr', 'lambda_vfc', 'lambda_curvature', 'state_noise_std',
-                'curvature_margin'):
-        require(getattr(pave, key) >= 0, f'pave.{key}', 'must be at least 0')
-    require(pave.probes >= 1, 'pave.probes', 'must be at least 1')
-
-    run = config.run
-    for key in ('total_steps', 'checkpoint_every', 'keep_checkpoints', 'eval_episodes',
-                'log_every', 'torch_threads'):
-        require(getattr(run, key) >= 1, f'run.{key}', 'must be at least 1')
-    require(run.eval_every >= 0, 'run.eval_every', 'must be at least 0 (0 = never)')
-    require(run.eval_seconds >= 0.2, 'run.eval_seconds', 'must be at least 0.2')
-    require(run.diagnostic_samples >= 2, 'run.diagnostic_samples', 'must be at least 2')
-    require('/' not in run.run_name, 'run.run_name', 'must be a plain name, not a path')

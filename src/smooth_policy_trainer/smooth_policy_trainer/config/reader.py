@@ -6,7 +6,7 @@ key, the value parsed as YAML. Unknown keys and values of the wrong type raise C
 naming the file (or --set) and the key; each tree's check function adds its ranges and rules.
 """
 
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import asdict, field, fields, is_dataclass
 import math
 from pathlib import Path
 import typing
@@ -19,6 +19,51 @@ NONE_TYPE = type(None)   # Optional[X] is Union[X, NoneType]
 
 class ConfigError(ValueError):
     """A configuration problem; the message names the file (or --set) and the key."""
+
+
+# -- a field's own rules: ranges and choices live with the fields ---------------------------------
+
+def checked(default, check, factory=False):
+    """Return a dataclass field whose values the reader checks: ``check(value) -> problem``."""
+    if factory:
+        return field(default_factory=default, metadata={'check': check})
+    return field(default=default, metadata={'check': check})
+
+
+def ranged(default, low=None, high=None, low_open=False, note='', each=False):
+    """
+    Return a field whose number lies in [low, high] (low excluded with ``low_open``).
+
+    ``each``: the field is a sequence and every element must. ``note`` follows the message,
+    e.g. '(0 = off)'. The messages read 'must be at least 1', 'must be positive' or 'must lie
+    in (0, 1]', then the value given.
+    """
+    def problem_of(value):
+        if value is None:
+            return None
+        items = value if each else (value,)
+        if all((low is None or (item > low if low_open else item >= low))
+               and (high is None or item <= high) for item in items):
+            return None
+        if high is not None:
+            rule = f"must lie in {'(' if low_open else '['}{low:g}, {high:g}]"
+        elif low_open and low == 0:
+            rule = 'must be positive'
+        else:
+            rule = f'must be at least {low:g}' if not low_open else f'must be above {low:g}'
+        if each:
+            rule = f'elements {rule}'
+        return f"{rule}{' ' + note if note else ''}, got {value!r}"
+    return checked(tuple(default) if isinstance(default, list) else default, problem_of)
+
+
+def one_of(default, choices):
+    """Return a field whose value must be one of ``choices``."""
+    def problem_of(value):
+        if value in choices:
+            return None
+        return f"must be one of {', '.join(choices)}, got {value!r}"
+    return checked(default, problem_of)
 
 
 def read_config(path, overrides, root, check, folders=None):
@@ -157,6 +202,11 @@ def _build(cls, data, prefix, source):
         if name not in known:
             fail(source, key, f'unknown key (known here: {", ".join(known)})')
         values[name] = _convert(value, known[name].type, getattr(defaults, name), key, source)
+        check = known[name].metadata.get('check')
+        if check is not None:   # the field's own range or choices (see ranged, one_of)
+            problem = check(values[name])
+            if problem:
+                fail(source, key, problem)
     try:
         return cls(**values)
     except ValueError as error:  # a dataclass's own check, e.g. PPOConfig.schedule

@@ -86,7 +86,18 @@ def test_the_config_round_trips_through_plain_types():
     ('env.clip=moonwalk', 'env.clip', "unknown clip 'moonwalk'"),
     ('ppo.schedule=cosine', 'ppo', "ppo.schedule must be 'adaptive' or 'fixed'"),
     ('policy.kind=mlp', 'penalty.method', 'closed_form needs policy.kind lpn'),
-    ('run.iterations=0', 'run.iterations', 'at least 1'),
+    ('run.iterations=0', 'run.iterations', 'must be at least 1, got 0'),
+    # Ranges live with the fields, nested ones too; the check keeps the rules across keys.
+    ('env.base_linear_velocity.noise=-0.1', 'env.base_linear_velocity.noise',
+     'must be at least 0, got -0.1'),
+    ('env.action_filter_alpha=0', 'env.action_filter_alpha',
+     'must lie in (0, 1] (1 = no filter), got 0.0'),
+    ('ppo.learning_rate=0', 'ppo.learning_rate', 'must be positive'),
+    ('critic.hidden_sizes=[64, 0]', 'critic.hidden_sizes', 'elements must be at least 1'),
+    ('env.physics=turbo', 'env.physics', "must be one of fast, full, got 'turbo'"),
+    ('policy.rank=0', 'policy.rank', 'must be at least 1'),
+    ('run.run_name=a/b', 'run.run_name', 'must be a plain name'),
+    ('ppo.num_minibatches=100000', 'ppo.num_minibatches', 'must lie in [1, ppo.num_steps'),
     ('env.joint_remap.arm_sh0=1', 'env.joint_remap.arm_sh0', 'expected a string'),
     ('env.joint_remap=[arm_sh0]', 'env.joint_remap', 'expected a mapping'),
 ])
@@ -123,3 +134,7 @@ def test_a_partial_file_keeps_the_defaults(tmp_path):
     config = load_config(partial)
     assert config.env.clip == 'hop' and config.run.iterations == 5
     assert config.ppo == TrainConfig().ppo and config.policy == TrainConfig().policy
+
+
+def test_a_null_rank_passes_its_range():
+    assert load_config('lpn_trot_arm_wave', ['policy.rank=null']).policy.rank is None
