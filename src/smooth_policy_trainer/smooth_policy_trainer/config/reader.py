@@ -1,9 +1,11 @@
 """
-The one reader of training configurations: YAML with ``--set`` overrides into dataclass trees.
+The reader of training configurations: YAML with ``--set`` overrides into dataclass trees.
 
-A YAML file may leave keys out (they keep their defaults); ``--set a.b=value`` overrides one
-key, the value parsed as YAML. Unknown keys and values of the wrong type raise ConfigError
-naming the file (or --set) and the key; each tree's check function adds its ranges and rules.
+Files are read by lpn_controller.config_files, the one YAML reader of every package, and every
+problem is its ConfigError. A YAML file may leave keys out (they keep their defaults); ``--set
+a.b=value`` overrides one key, the value parsed as YAML. Unknown keys, values of the wrong type
+and values outside a field's own range or choices raise ConfigError naming the file (or --set)
+and the key; each tree's check function adds the rules that involve several keys.
 """
 
 from dataclasses import asdict, field, fields, is_dataclass
@@ -12,13 +14,10 @@ from pathlib import Path
 import typing
 from typing import Mapping
 
+from lpn_controller.config_files import ConfigError, read_yaml_mapping
 import yaml
 
 NONE_TYPE = type(None)   # Optional[X] is Union[X, NoneType]
-
-
-class ConfigError(ValueError):
-    """A configuration problem; the message names the file (or --set) and the key."""
 
 
 # -- a field's own rules: ranges and choices live with the fields ---------------------------------
@@ -78,10 +77,7 @@ def read_config(path, overrides, root, check, folders=None):
     if path is not None:
         path = resolve_config_path(path, folders)
         source = str(path)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f'{path}: not valid YAML: {error}') from None
+        data = read_yaml_mapping(path, empty_ok=True, what='training config')
     for assignment in overrides:
         apply_override(data, assignment, root)
     if overrides:
