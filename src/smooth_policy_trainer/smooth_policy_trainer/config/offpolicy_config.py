@@ -4,7 +4,7 @@ The off-policy training configuration: one tree of plain dataclasses, read like 
 The tree is ``task`` ('gym' or 'imitation'), ``gym`` (the Gymnasium task), ``env`` (EnvConfig,
 the imitation task), ``learner`` (what TD3 and SAC share), ``td3``, ``sac``, ``actor``,
 ``critic``, ``pave`` (critic regulariser, METHODS.md 7), ``caps`` (actor regulariser,
-METHODS.md 5; train_config.CapsConfig) and ``run``. train_config's reader does the work: a YAML
+METHODS.md 5; train_config.CapsConfig) and ``run``. config/reader.py does the work: a YAML
 file may leave keys out, ``--set a.b=value`` overrides one key, and unknown keys and values of
 the wrong type or range raise ConfigError naming the key. The shipped files live in
 ``config/offpolicy/`` and write every key out.

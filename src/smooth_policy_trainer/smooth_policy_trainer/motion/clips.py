@@ -273,7 +273,7 @@ def load_clip(path, config=None, model=None, joint_remap=None):
     Joint names must be the robot configuration's (the packaged one by default), in order, and
     angles within the model's limits. End-effector positions are computed with the model.
     With ``joint_remap`` (a dict, maybe empty) the clip's joint names first go through the
-    robot's joint map updated with it (clip_joints.onto_robot): a clip made for another robot,
+    robot's joint map updated with it (joints.onto_robot): a clip made for another robot,
     its columns put in this robot's joint order.
     """
     def fail(message):

@@ -2,7 +2,7 @@
 Actor-side smoothness losses that compete with the LPN and its Jacobian penalty (METHODS.md 3, 5).
 
 Each PPO regulariser is a callable ``reg(actor, batch) -> (loss, logs)`` whose loss is added to
-the PPO loss (penalties.JacobianPenalty is the third). The CAPS distance functions take actions,
+the PPO loss (jacobian.JacobianPenalty is the third). The CAPS distance functions take actions,
 not actors, so the off-policy learners can call them on their own deterministic actors.
 
 - CAPS (Mysore et al. 2021): L_T = D(pi(s_t), pi(s_t+1)), L_S = D(pi(s_t), pi(s_bar)) with
