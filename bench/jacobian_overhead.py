@@ -20,11 +20,12 @@ import subprocess
 import sys
 import time
 
-from smooth_policy_trainer.penalties import JacobianPenalty
-from smooth_policy_trainer.policies import Critic, make_actor
-from smooth_policy_trainer.ppo import PPO, PPOConfig
-from smooth_policy_trainer.regularizers import CAPS, GradientPenalty
-from smooth_policy_trainer.storage import RolloutStorage
+from smooth_policy_trainer.algorithms.ppo import PPO
+from smooth_policy_trainer.algorithms.storage import RolloutStorage
+from smooth_policy_trainer.config.train_config import PPOConfig
+from smooth_policy_trainer.networks.policies import Critic, make_actor
+from smooth_policy_trainer.smoothing.jacobian import JacobianPenalty
+from smooth_policy_trainer.smoothing.regularizers import CAPS, GradientPenalty
 import torch
 
 OBSERVATION_SIZE, NUM_ACTIONS = 60, 18

@@ -5,9 +5,10 @@ Ablate the observation normaliser and the initialisation of the bare MLP on a tr
         [--variants ours std_offset default_init rsl_rl] [--out runs/normalizer_ablation]
         [--eval-episodes 20] [--eval-seconds 10] [--num-envs 64]
 
-The bare MLP (the study's ``mlp`` method: lpn_trot_arm_wave's env, rewards and PPO, policy.kind
-mlp, no penalty) trained once per variant and seed, each in its own process, then evaluated by
-the one evaluation (numpy runtime, mean actions, world-frame and smoothness figures). Variants:
+The bare MLP (the study's ``mlp`` method: lpn_trot_arm_wave_base's env, rewards and PPO,
+policy.kind mlp, no penalty) trained once per variant and seed, each in its own process, then
+evaluated by the one evaluation (numpy runtime, mean actions, world-frame and smoothness
+figures). Variants:
 
 - ``ours``: (s - mean) / sqrt(var + 1e-8), orthogonal initialisation (CleanRL's);
 - ``std_offset``: (s - mean) / (std + 0.01), rsl_rl's EmpiricalNormalization;

@@ -17,8 +17,8 @@ import argparse
 import tempfile
 import time
 
-from smooth_policy_trainer.offpolicy_config import load_offpolicy_config
-from smooth_policy_trainer.offpolicy_runner import OffPolicyRunner
+from smooth_policy_trainer.config.offpolicy_config import load_offpolicy_config
+from smooth_policy_trainer.runners.offpolicy_runner import OffPolicyRunner
 import torch
 
 CONFIGS = {'Pendulum-v1': 'td3_pendulum', 'Hopper-v5': 'td3_pave_hopper',

@@ -20,7 +20,7 @@ import mujoco
 import numpy as np
 from sim_bridge.physics import DEFAULT_PHYSICS, PHYSICS_CONFIGS
 from sim_bridge.vector import VectorSimulator
-from smooth_policy_trainer.env import EnvConfig
+from smooth_policy_trainer.config.env_config import EnvConfig
 
 
 def measure(run_once, seconds):

@@ -1,7 +1,7 @@
 """
 Sim-to-sim transfer between the physics configurations: train in one, evaluate in both.
 
-    python bench/sim_to_sim.py [--config lpn_trot_arm_wave] [--iterations 300] [--seeds 0]
+    python bench/sim_to_sim.py [--config lpn_trot_arm_wave_base] [--iterations 300] [--seeds 0]
         [--full-policy DIR] [--fast-policy DIR] [--episodes 20] [--seconds 10]
         [--num-envs 64] [--set key=value ...] [--out runs/sim_to_sim] [--output JSON]
 
@@ -53,7 +53,7 @@ def percent(fraction):
 def parse_args(argv=None):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
-    parser.add_argument('--config', default='lpn_trot_arm_wave')
+    parser.add_argument('--config', default='lpn_trot_arm_wave_base')
     parser.add_argument('--iterations', type=int, default=300,
                         help='PPO iterations per trained policy')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0],
@@ -76,7 +76,7 @@ def parse_args(argv=None):
 
 def policies(args):
     """Return {trained-in: [(label, policy directory)]}, training what was not given."""
-    from smooth_policy_trainer.train_config import load_config
+    from smooth_policy_trainer.config.train_config import load_config
     clip = load_config(args.config).env.clip
     given = {'full': args.full_policy, 'fast': args.fast_policy}
     found = {}
@@ -101,7 +101,8 @@ def evaluate_both(directory, args):
     """Return (trained-in, iterations, {evaluated-in: evaluation}) of one exported policy."""
     from lpn_controller.policy_format import load_policy
     from sim_bridge.physics import DEFAULT_PHYSICS, PhysicsMismatchWarning
-    from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy, instability_note
+    from smooth_policy_trainer.evaluation.evaluate import (env_config_for, evaluate_policy,
+                                                           instability_note)
     policy = load_policy(directory)
     trained_in = policy.metadata.physics or DEFAULT_PHYSICS
     iterations = policy.metadata.training_config.get('run', {}).get('iterations')

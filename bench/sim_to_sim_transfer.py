@@ -24,7 +24,8 @@ import numpy as np
 from sim_bridge.config import load_config, MODEL_DIR
 from sim_bridge.mjcf import MissingMeshWarning
 from sim_bridge.simulator import Simulator
-from smooth_policy_trainer.evaluate import env_config_for, evaluate_transfer, instability_note
+from smooth_policy_trainer.evaluation.evaluate import (env_config_for, evaluate_transfer,
+                                                       instability_note)
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = REPO / 'src' / 'quadruped_arm_bringup' / 'policies'

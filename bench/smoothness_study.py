@@ -37,7 +37,7 @@ import time
 import numpy as np
 from study_report import aggregate, plot_spectra, plot_training_curves, write_results
 
-BASE_CONFIG = 'lpn_trot_arm_wave'
+BASE_CONFIG = 'lpn_trot_arm_wave_base'
 NO_PENALTY = ('penalty.enabled=false',)
 MLP = ('policy.kind=mlp', *NO_PENALTY)
 # name: (label, --set overrides on the base config)
@@ -143,7 +143,7 @@ def evaluate_run(run_dir, args):
     # Imported here: the study's own process stays light while the children train.
     from lpn_controller.metrics import power_spectral_density
     from lpn_controller.policy_format import load_policy
-    from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
+    from smooth_policy_trainer.evaluation.evaluate import env_config_for, evaluate_policy
     path = run_dir / 'evaluation.json'
     if path.is_file() and (run_dir / 'spectrum.npz').is_file():
         return json.loads(path.read_text())

@@ -2,7 +2,7 @@
 Task formulation ablation: which observation and reward terms make the robot move in the world.
 
     python bench/task_formulation.py [--clip trot] [--iterations 300] [--seeds 0 1]
-        [--variants none velocity heading ...] [--config lpn_trot_arm_wave] [--num-envs 64]
+        [--variants none velocity heading ...] [--config lpn_trot_arm_wave_base] [--num-envs 64]
         [--episodes 20] [--seconds 10] [--set key=value ...] [--out runs/task_formulation]
         [--output JSON]
 
@@ -53,7 +53,7 @@ def parse_args(argv=None):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
     parser.add_argument('--clip', default='trot')
-    parser.add_argument('--config', default='lpn_trot_arm_wave')
+    parser.add_argument('--config', default='lpn_trot_arm_wave_base')
     parser.add_argument('--iterations', type=int, default=300)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=list(VARIANTS))
@@ -70,7 +70,7 @@ def parse_args(argv=None):
 def run_variant(name, seed, args):
     """Train (or reuse) one run of a variant and evaluate it; returns (process, evaluation)."""
     from lpn_controller.policy_format import load_policy
-    from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
+    from smooth_policy_trainer.evaluation.evaluate import env_config_for, evaluate_policy
     run_dir = args.out / args.clip / f'{name}_s{seed}'
     switches = ['env.physics=fast', *VARIANTS[name][1], *args.extra]
     train_args = SimpleNamespace(config=args.config, iterations=args.iterations,

@@ -1,7 +1,7 @@
 """
 Training throughput in the full and the fast physics configuration, and where the time goes.
 
-    python bench/training_throughput.py [--config lpn_trot_arm_wave] [--iterations 20]
+    python bench/training_throughput.py [--config lpn_trot_arm_wave_base] [--iterations 20]
         [--warmup 1] [--set key=value ...] [--output JSON]
 
 Two runners of the same task (the config with env.physics=full and with env.physics=fast) live
@@ -27,8 +27,8 @@ import tempfile
 import time
 
 import mujoco
-from smooth_policy_trainer.runner import Runner
-from smooth_policy_trainer.train_config import load_config
+from smooth_policy_trainer.config.train_config import load_config
+from smooth_policy_trainer.runners.ppo_runner import Runner
 
 PHYSICS = ('full', 'fast')
 PARTS = ('physics', 'env_python', 'policy_forward', 'runner_python', 'update')
@@ -42,7 +42,7 @@ LABELS = {'physics': 'physics (VectorSimulator.step)',
 def parse_args(argv=None):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
-    parser.add_argument('--config', default='lpn_trot_arm_wave')
+    parser.add_argument('--config', default='lpn_trot_arm_wave_base')
     parser.add_argument('--iterations', type=int, default=20,
                         help='timed PPO iterations per physics configuration')
     parser.add_argument('--warmup', type=int, default=1,

@@ -39,10 +39,10 @@ setup(
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
-            'train = smooth_policy_trainer.train:main',
-            'export = smooth_policy_trainer.export:main',
-            'evaluate = smooth_policy_trainer.evaluate:main',
-            'train_offpolicy = smooth_policy_trainer.train_offpolicy:main',
+            'train = smooth_policy_trainer.cli.train:main',
+            'export = smooth_policy_trainer.cli.export:main',
+            'evaluate = smooth_policy_trainer.cli.evaluate:main',
+            'train_offpolicy = smooth_policy_trainer.cli.train_offpolicy:main',
         ],
     },
 )

@@ -14,16 +14,17 @@ Passive damping with position targets only: the robot's joint PD computes
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from lpn_controller.curves import minimum_jerk
 from lpn_controller.joint_map import HeldJoint
 from lpn_controller.monitor import Level, MonitorConfig, MonitorReport, SmoothnessMonitor
-from lpn_controller.observation import (body_tilt, EXTRA_INPUTS, motion_phase,
-                                        ObservationBuilder, TERM_DESCRIPTIONS, yaw_angle)
+from lpn_controller.observation import (EXTRA_INPUTS, motion_phase, ObservationBuilder,
+                                        TERM_DESCRIPTIONS)
+from lpn_controller.rotations import rotate_into_body, tilt_angle, yaw_angle
 from lpn_controller.runtime import PolicyRuntime
 from lpn_controller.safety import (
     SafetyConfig, SafetyInputs, SafetyMode, SafetyStateMachine, Transition)
 from lpn_controller.state_inputs import (
-    as_float_array, checked_orientation, checked_vector, InvalidInput, OdometryConfig,
-    rotate_into_body)
+    as_float_array, checked_orientation, checked_vector, InvalidInput, OdometryConfig)
 import numpy as np
 
 
@@ -74,12 +75,6 @@ class ControlOutput:
     # Targets of the config's held joints (rad, clamped), in their order; None before their
     # first finite reading, empty without held joints.
     held_targets: Optional[np.ndarray] = None
-
-
-def minimum_jerk(fraction: float) -> float:
-    """Return the quintic 10 t^3 - 15 t^4 + 6 t^5: zero velocity and acceleration at both ends."""
-    t = min(max(fraction, 0.0), 1.0)
-    return t * t * t * (10.0 + t * (-15.0 + 6.0 * t))
 
 
 class ControllerCore:
@@ -231,7 +226,7 @@ class ControllerCore:
 
     def _set_orientation(self, orientation: np.ndarray):
         self._orientation = orientation
-        self._tilt = float(body_tilt(orientation))
+        self._tilt = float(tilt_angle(orientation))
 
     def reject_message(self, source: str, reason: str):
         """

@@ -24,6 +24,7 @@ The phase is not an observation term: runtimes take it as a separate input (see 
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple, Union
 
+from lpn_controller.rotations import projected_gravity, wrap_angle, yaw_angle
 import numpy as np
 
 PROJECTED_GRAVITY = 'projected_gravity'
@@ -89,53 +90,9 @@ def expected_term_size(name: str, num_joints: int) -> Optional[int]:
     return sizes[name]
 
 
-def projected_gravity(orientation: np.ndarray) -> np.ndarray:
-    """
-    Return the unit gravity direction in the body frame, shape ``(..., 3)``.
-
-    ``orientation`` is a body-to-world quaternion ``[w, x, y, z]`` of shape ``(..., 4)``; it is
-    normalised here, so slightly non-unit quaternions from integrators are fine. An upright body
-    gives ``[0, 0, -1]``.
-    """
-    q = np.asarray(orientation, dtype=np.float64)
-    # R(q) is quadratic in q, so dividing by |q|^2 gives the rotation of the unit quaternion.
-    # R^T @ [0, 0, -1] is minus the third row of R, written out to avoid building R.
-    if q.ndim == 1:
-        # Python floats: several times faster than numpy scalars for the per-step case.
-        w, x, y, z = q.tolist()
-        scale = 1.0 / (w * w + x * x + y * y + z * z)
-        return np.array([-2.0 * (x * z - w * y) * scale, -2.0 * (y * z + w * x) * scale,
-                         (x * x + y * y - w * w - z * z) * scale])
-    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    scale = 1.0 / (w * w + x * x + y * y + z * z)
-    gravity = np.empty(q.shape[:-1] + (3,))
-    gravity[..., 0] = -2.0 * (x * z - w * y) * scale
-    gravity[..., 1] = -2.0 * (y * z + w * x) * scale
-    gravity[..., 2] = (x * x + y * y - w * w - z * z) * scale
-    return gravity
-
-
-def yaw_angle(orientation: np.ndarray) -> np.ndarray:
-    """Return the yaw (rad, in [-pi, pi]) of body-to-world quaternions ``[w, x, y, z]``."""
-    q = np.asarray(orientation, dtype=np.float64)
-    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    return np.arctan2(2.0 * (w * z + x * y), w * w + x * x - y * y - z * z)
-
-
 def heading_change(orientation: np.ndarray, heading_origin) -> np.ndarray:
     """Return the yaw of ``orientation`` minus ``heading_origin`` (rad), wrapped to [-pi, pi)."""
-    turned = yaw_angle(orientation) - np.asarray(heading_origin, dtype=np.float64)
-    return np.mod(turned + np.pi, 2.0 * np.pi) - np.pi
-
-
-def body_tilt(orientation: np.ndarray) -> np.ndarray:
-    """
-    Return the angle in rad between the body z axis and the world z axis, shape ``(...)``.
-
-    0 when upright, pi/2 on its side, pi upside down.
-    """
-    gravity_z = projected_gravity(orientation)[..., 2]
-    return np.arccos(np.clip(-gravity_z, -1.0, 1.0))
+    return wrap_angle(yaw_angle(orientation) - np.asarray(heading_origin, dtype=np.float64))
 
 
 def motion_phase(time_s, start_time_s, period_s: float):

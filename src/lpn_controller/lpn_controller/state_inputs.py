@@ -111,17 +111,3 @@ def checked_orientation(orientation_wxyz, what: str) -> np.ndarray:
         raise InvalidInput(f'{what}: quaternion norm {norm:.4g} is not 1 (a unit quaternion is '
                            'expected)')
     return quaternion / norm
-
-
-def rotate_into_body(orientation_wxyz: np.ndarray, vector_world: np.ndarray) -> np.ndarray:
-    """
-    Express a vector given in the pose's frame (odom) in the body frame of a unit quaternion.
-
-    ``v_body = R(q)^T v_world``, with R the body-to-world rotation of [w, x, y, z]; one vector.
-    """
-    w, x, y, z = (float(value) for value in orientation_wxyz)
-    # The inverse rotation is the conjugate's: v + 2 w' (u x v) + 2 u x (u x v), u = -[x, y, z].
-    axis = np.array([-x, -y, -z])
-    vector = np.asarray(vector_world, dtype=np.float64)
-    twice_cross = 2.0 * np.cross(axis, vector)
-    return vector + w * twice_cross + np.cross(axis, twice_cross)

@@ -1,42 +1,11 @@
-"""The observation builder, gravity projection, tilt and motion phase."""
-
-import math
+"""The observation builder and motion phase (rotations: test_rotations.py)."""
 
 from lpn_controller.example_policy import standard_observation_terms
-from lpn_controller.observation import (
-    body_tilt, build_observation, motion_phase, ObservationBuilder, ObservationTerm,
-    projected_gravity)
+from lpn_controller.observation import (build_observation, motion_phase, ObservationBuilder,
+                                        ObservationTerm)
+from lpn_controller.rotations import projected_gravity
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
-
-
-def wxyz(rotation):
-    x, y, z, w = rotation.as_quat()  # scipy's default order is scalar-last
-    return np.array([w, x, y, z])
-
-
-def test_projected_gravity_matches_rotation_matrix():
-    rotations = Rotation.random(20, random_state=3)
-    quaternions = np.array([wxyz(rotation) for rotation in rotations])
-    expected = rotations.inv().apply([0.0, 0.0, -1.0])
-    np.testing.assert_allclose(projected_gravity(quaternions), expected, atol=1e-12)
-    np.testing.assert_allclose(projected_gravity([1.0, 0.0, 0.0, 0.0]), [0.0, 0.0, -1.0])
-    # Non-unit quaternions are normalised.
-    np.testing.assert_allclose(projected_gravity(3.0 * quaternions[0]), expected[0], atol=1e-12)
-
-
-def test_pitch_forward_moves_gravity_to_positive_x():
-    # Nose down (positive pitch about body y): gravity leans towards the body's +x.
-    gravity = projected_gravity(wxyz(Rotation.from_euler('y', 0.3)))
-    np.testing.assert_allclose(gravity, [math.sin(0.3), 0.0, -math.cos(0.3)], atol=1e-12)
-
-
-def test_body_tilt():
-    assert body_tilt([1.0, 0.0, 0.0, 0.0]) == pytest.approx(0.0)
-    assert body_tilt(wxyz(Rotation.from_euler('x', 0.7))) == pytest.approx(0.7)
-    assert body_tilt(wxyz(Rotation.from_euler('zy', [2.0, -0.4]))) == pytest.approx(0.4)
-    assert body_tilt(wxyz(Rotation.from_euler('x', math.pi))) == pytest.approx(math.pi)
 
 
 def test_motion_phase():

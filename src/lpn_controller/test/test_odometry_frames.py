@@ -10,11 +10,12 @@ import math
 
 from lpn_controller.controller import ControllerConfig, ControllerCore, MissingInputError
 from lpn_controller.example_policy import make_example_policy, standard_observation_terms
-from lpn_controller.observation import body_tilt, ObservationTerm
+from lpn_controller.observation import ObservationTerm
 from lpn_controller.policy_format import ExportedPolicy
+from lpn_controller.rotations import rotate_into_body, tilt_angle
 from lpn_controller.runtime import make_runtime
 from lpn_controller.safety import SafetyConfig, SafetyMode
-from lpn_controller.state_inputs import OdometryConfig, rotate_into_body
+from lpn_controller.state_inputs import OdometryConfig
 import numpy as np
 import pytest
 
@@ -139,7 +140,7 @@ def test_the_orientation_may_come_from_the_odometry():
     np.testing.assert_allclose(output.action,
                                action_for(core, np.zeros(3), tilted, live_rates(time - DT)),
                                atol=1e-9)
-    assert core.safety.mode == SafetyMode.POLICY and body_tilt(tilted) == pytest.approx(0.4)
+    assert core.safety.mode == SafetyMode.POLICY and tilt_angle(tilted) == pytest.approx(0.4)
     # A policy that does not observe the velocity still waits for the odometry then.
     core = make_core(OdometryConfig(orientation_source='odometry'),
                      terms=standard_observation_terms(len(JOINTS)))

@@ -27,6 +27,7 @@ from lpn_controller.controller import ControllerConfig, ControllerCore
 from lpn_controller.joint_map import JointMap
 from lpn_controller.message_fields import monitor_diagnostic, safety_diagnostic
 from lpn_controller.policy_format import ExportedPolicy
+from lpn_controller.rotations import rotate_into_body, tilt_angle
 from lpn_controller.runtime import make_runtime
 from lpn_controller.safety import SafetyMode
 import numpy as np
@@ -35,7 +36,6 @@ from quadruped_arm_bringup.recording import CONTROLLER_NODE
 from sim_bridge.bridge import BridgeCore, BridgeSettings, NODE_PARAMETERS
 from sim_bridge.config import load_config
 from sim_bridge.physics import warn_if_mismatch
-from sim_bridge.rotations import rotate_into_body, tilt_angle
 from sim_bridge.simulator import Simulator
 
 JOINT_STATES_TOPIC = '/joint_states'

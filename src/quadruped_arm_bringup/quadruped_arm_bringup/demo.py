@@ -31,8 +31,8 @@ from quadruped_arm_bringup.policy_selection import shipped_policy_path
 from quadruped_arm_bringup.video import (DEFAULT_FPS, FrameRecorder, render_video,
                                          save_trajectories, VideoError)
 from sim_bridge.config import robot_config_path
-from smooth_policy_trainer.clips import load_shipped_clip
-from smooth_policy_trainer.world_figures import net_motion
+from smooth_policy_trainer.evaluation.world_figures import net_motion
+from smooth_policy_trainer.motion.clips import load_shipped_clip
 
 PACKAGE = 'quadruped_arm_bringup'
 CLIP = 'trot_arm_wave'  # both shipped policies imitate it: lpn_trot_arm_wave, mlp_trot_arm_wave

@@ -27,10 +27,10 @@ from typing import List, Optional, Sequence, Tuple
 from lpn_controller.bags import BagWriter
 from lpn_controller.controller import ControllerConfig, ControlOutput
 from lpn_controller.policy_format import ExportedPolicy
+from lpn_controller.rotations import tilt_angle
 from lpn_controller.safety import SafetyMode
 import numpy as np
 from quadruped_arm_bringup.closed_loop import run_closed_loop
-from sim_bridge.rotations import tilt_angle
 
 FAULT_KINDS = ('joint_states_stop', 'imu_freeze', 'joint_state_nan', 'joint_state_nan_once',
                'estop', 'push')

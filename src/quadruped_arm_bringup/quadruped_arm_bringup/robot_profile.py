@@ -47,11 +47,11 @@ from pathlib import Path
 import re
 from typing import Dict, Tuple
 
+from lpn_controller.config_files import ConfigError, read_yaml_mapping
 from lpn_controller.joint_map import (CommandLayout, HeldJoint, HOLD_MEASURED, JointMap,
                                       JointMapError)
 from lpn_controller.safe_stop import EVENTS
 from lpn_controller.state_inputs import OdometryConfig
-import yaml
 
 # Controller parameters a profile may set in `safety` (all doubles); the bringup tests check
 # that the controller node declares each of them.
@@ -73,7 +73,7 @@ _TOPIC_KEYS = ('joint_states', 'imu', 'joint_targets', 'forward_command', 'odome
 _OPTIONAL_TOPICS = ('forward_command', 'odometry')
 
 
-class RobotProfileError(ValueError):
+class RobotProfileError(ConfigError):
     """A robot profile that cannot be used; the message names the file and the key."""
 
     def __init__(self, source, key, problem):
@@ -115,12 +115,11 @@ def load_robot_profile(path):
     """Read and check ``path``; every mistake names the file and the key."""
     path = Path(path)
     source = str(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise RobotProfileError(source, 'file', f'cannot read it ({error.strerror})') from error
-    except yaml.YAMLError as error:
-        raise RobotProfileError(source, 'file', f'not valid YAML: {error}') from error
+
+    def fail(problem):
+        raise RobotProfileError(source, 'file', problem) from None
+
+    data = read_yaml_mapping(path, empty_ok=True, what='robot profile', fail=fail)
     data = _mapping(data, source, 'top level', _TOP_KEYS)
     topics = _mapping(data.get('topics'), source, 'topics', _TOPIC_KEYS)
     topic = {key: _text(topics.get(key), source, f'topics.{key}',

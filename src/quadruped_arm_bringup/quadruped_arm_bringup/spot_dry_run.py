@@ -40,6 +40,7 @@ from lpn_controller.message_fields import monitor_diagnostic, safety_diagnostic
 from lpn_controller.metrics import high_frequency_ratio
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
+from lpn_controller.rotations import tilt_angle
 from lpn_controller.safe_stop import SafeStopPlanner
 from lpn_controller.safety import SafetyMode
 import numpy as np
@@ -53,8 +54,7 @@ from quadruped_arm_bringup.spot_emulator import (
     BODY_FRAME, COMMANDS, IMU, IMU_FRAME, JOINT_STATES, ODOM_FRAME, ODOMETRY,
     PHYSICS_RATE_HZ, SpotDriverEmulator)
 from sim_bridge.config import ConfigError, load_config, robot_config_path
-from sim_bridge.rotations import tilt_angle
-from smooth_policy_trainer.world_figures import net_motion
+from smooth_policy_trainer.evaluation.world_figures import net_motion
 import yaml
 
 DEFAULT_POLICY = 'lpn_trot_arm_wave'

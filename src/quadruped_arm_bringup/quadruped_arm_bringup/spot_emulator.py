@@ -37,13 +37,13 @@ from dataclasses import dataclass
 import math
 from typing import List, Optional, Sequence, Tuple
 
+from lpn_controller.rotations import rotate_into_world
 import mujoco
 import numpy as np
 from quadruped_arm_bringup.spot_driver_config import (
     DRIVER_DEFAULT_KQ_P, DRIVER_DEFAULT_KQD_P, GRIPPER, SPOT_ARM_JOINTS)
 from sim_bridge.config import load_config
 from sim_bridge.physics import PhysicsConfig
-from sim_bridge.rotations import rotate_into_world
 from sim_bridge.simulator import Simulator
 
 PHYSICS_RATE_HZ = 1000.0

@@ -12,7 +12,7 @@ from lpn_controller.policy_format import load_policy
 import numpy as np
 import pytest
 from sim_bridge.config import load_config
-from smooth_policy_trainer.evaluate import env_config_for, evaluate_policy
+from smooth_policy_trainer.evaluation.evaluate import env_config_for, evaluate_policy
 
 POLICIES = Path(__file__).resolve().parents[1] / 'policies'
 

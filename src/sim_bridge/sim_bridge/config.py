@@ -13,15 +13,11 @@ import os
 from pathlib import Path
 import re
 
+from lpn_controller.config_files import ConfigError, read_yaml_mapping
 from sim_bridge import mjcf
-import yaml
 
 MODEL_DIR = Path(__file__).resolve().parent / 'model'
 DEFAULT_CONFIG_PATH = MODEL_DIR / 'quadruped_arm.yaml'
-
-
-class ConfigError(ValueError):
-    """A robot configuration that cannot be used; the message names the file and the field."""
 
 
 @dataclass(frozen=True)
@@ -117,16 +113,7 @@ def load_config(path=None, overrides=None):
     ``overrides`` is a mapping merged over the file's top level (e.g. ``{'kp': {...}}``).
     """
     path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ConfigError(f'{path}: cannot read robot configuration ({error.strerror})') from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f'{path}: malformed YAML: {error}') from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f'{path}: expected a mapping at the top level, got {type(raw).__name__}')
+    raw = read_yaml_mapping(path, what='robot configuration')
     raw = {**raw, **(overrides or {})}
     return config_from_dict(raw, base_dir=path.parent, source=str(path))
 

@@ -11,10 +11,10 @@ their limits, and how fast the simulation ran.
 import argparse
 import time
 
+from lpn_controller.rotations import tilt_angle
 import numpy as np
 
 from sim_bridge.config import load_config
-from sim_bridge.rotations import tilt_angle
 from sim_bridge.simulator import Simulator
 
 

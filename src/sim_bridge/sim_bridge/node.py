@@ -12,6 +12,7 @@ import signal
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from lpn_controller.rotations import rotate_into_body
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
@@ -25,7 +26,6 @@ from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, Command
                                DIAGNOSTIC_NAME, NODE_PARAMETERS, RealTimePacer, stamp, xyzw)
 from sim_bridge.config import load_config
 from sim_bridge.instability import forward_mujoco_log
-from sim_bridge.rotations import rotate_into_body
 from sim_bridge.simulator import Simulator
 from sim_bridge.viewer import open_viewer, ViewerSync
 from std_msgs.msg import Float64MultiArray

@@ -9,7 +9,6 @@ import pytest
 
 from sim_bridge.bridge import (BridgeCore, BridgeSettings, CommandError, CommandMode,
                                NODE_PARAMETERS, plan_ticks, RealTimePacer, stamp, xyzw)
-from sim_bridge.rotations import rotate_into_body, rotate_into_world, tilt_angle
 from sim_bridge.simulator import Simulator
 import yaml
 
@@ -146,28 +145,6 @@ def test_message_field_conversions():
     assert stamp(1.5) == (1, 500_000_000)
     assert stamp(0.002) == (0, 2_000_000)
     assert xyzw([1.0, 0.0, 0.0, 0.0]) == (0.0, 0.0, 0.0, 1.0)
-    yaw_90 = [math.cos(math.pi / 4), 0.0, 0.0, math.sin(math.pi / 4)]
-    # Moving along world +x while facing world +y is moving to the body's right (-y).
-    np.testing.assert_allclose(rotate_into_body(yaw_90, [1.0, 0.0, 0.0]), [0.0, -1.0, 0.0],
-                               atol=1e-12)
-    rng = np.random.default_rng(0)
-    quaternions = rng.standard_normal((5, 4))
-    quaternions /= np.linalg.norm(quaternions, axis=1, keepdims=True)
-    vectors = rng.standard_normal((5, 3))
-    batched = rotate_into_body(quaternions, vectors)
-    for q, v, b in zip(quaternions, vectors, batched):
-        w, x, y, z = q
-        rotation = np.array([  # body-to-world rotation matrix of q
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
-        np.testing.assert_allclose(b, rotation.T @ v, atol=1e-12)
-    np.testing.assert_allclose(rotate_into_world(quaternions, batched), vectors, atol=1e-12)
-    # Tilt ignores heading: a pure yaw has none, a 0.3 rad pitch on top of it has 0.3.
-    assert tilt_angle(yaw_90) == pytest.approx(0.0, abs=1e-12)
-    pitch = [math.cos(0.15), 0.0, math.sin(0.15), 0.0]
-    assert tilt_angle(pitch) == pytest.approx(0.3)
-    assert tilt_angle(pitch, reference_wxyz=pitch) == pytest.approx(0.0, abs=1e-7)
 
 
 def test_shipped_parameter_file_matches_the_node_declarations():

@@ -50,7 +50,7 @@ def test_missing_field_and_malformed_yaml(tmp_path):
         config_from_dict(raw)
     bad = tmp_path / 'robot.yaml'
     bad.write_text('joints: [a, b\nkp: 1\n')
-    with pytest.raises(ConfigError, match='malformed YAML') as error:
+    with pytest.raises(ConfigError, match='not valid YAML') as error:
         load_config(bad)
     assert str(bad) in str(error.value)
     with pytest.raises(ConfigError, match='cannot read'):

@@ -2,11 +2,11 @@
 
 import dataclasses
 
+from lpn_controller.rotations import tilt_angle
 import numpy as np
 import pytest
 
 from sim_bridge.config import config_from_dict, ConfigError, DEFAULT_CONFIG_PATH, load_config
-from sim_bridge.rotations import tilt_angle
 from sim_bridge.simulator import Simulator
 from sim_bridge.vector import VectorSimulator
 import yaml

@@ -1,0 +1,1 @@
+"""Evaluation of exported policies: episodes, smoothness aggregation, world figures, transfer."""

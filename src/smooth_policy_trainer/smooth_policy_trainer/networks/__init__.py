@@ -1,0 +1,1 @@
+"""Networks: actors, critics, the observation normaliser, distributions and the export to numpy."""

@@ -1,0 +1,1 @@
+"""Training loops: the PPO and off-policy runners and what they share (run dirs, checkpoints)."""

@@ -1,0 +1,1 @@
+"""Smoothness terms: the action Jacobian penalty, CAPS, GP-LCP, PAVE and critic diagnostics."""
