@@ -26,6 +26,8 @@ from sim_bridge.vector import VectorSimulator
 from smooth_policy_trainer.clip_joints import robot_joint_map
 from smooth_policy_trainer.clip_kinematics import end_effector_site_names
 from smooth_policy_trainer.clips import load_clip, load_shipped_clip, read_clip_header
+from smooth_policy_trainer.domain_randomization import DomainRandomizationConfig
+from smooth_policy_trainer.episode_randomizer import DomainRandomizer
 from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
                                              imitation_reward, RewardTerm, WORLD_TERMS)
 
@@ -96,6 +98,9 @@ class EnvConfig:
     action_filter_alpha: float = 1.0      # command = alpha a + (1 - alpha) command; 1 = none
     seed: int = 0
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+    # Dynamics, latencies, noise and pushes (domain_randomization.py); every group off by default.
+    domain_randomization: DomainRandomizationConfig = field(
+        default_factory=DomainRandomizationConfig)
 
 
 @dataclass
@@ -198,6 +203,9 @@ class ImitationEnv:
         self.velocity_latency = np.zeros(self.num_envs, dtype=np.int64)
         self.observed_velocity = np.zeros((self.num_envs, 3))
         self.heading_origin = np.zeros(self.num_envs)   # IMU yaw at each episode's start
+        # Hook (issue 29): domain randomisation, None when every group is off.
+        self.randomizer = (DomainRandomizer(config.domain_randomization, self.sim, config.seed)
+                           if config.domain_randomization.any_enabled else None)
 
     # -- phase -----------------------------------------------------------------------------------
 
@@ -223,6 +231,8 @@ class ImitationEnv:
 
     def _reset_envs(self, ids):
         config = self.config
+        if self.randomizer is not None:   # hook (issue 29): this episode's physics first
+            self.randomizer.before_reset(ids)
         self.start_phase[ids] = self.rng.uniform(0.0, 1.0, len(ids))
         self.episode_step[ids] = 0
         self.episode_return[ids] = 0.0
@@ -247,6 +257,8 @@ class ImitationEnv:
         if config.base_linear_velocity.enabled:
             self._reset_velocity_estimate(ids, rotate_into_body(reference.root_orientation,
                                                                 reference.root_linear_velocity))
+        if self.randomizer is not None:   # hook (issue 29): latency buffers from the new state
+            self.randomizer.after_reset(ids, self.sim.read_state(), self.observed_velocity)
 
     def _reset_velocity_estimate(self, ids, body_velocity):
         # Episodes start moving at the reference's velocity: that is what the history holds.
@@ -291,8 +303,9 @@ class ImitationEnv:
         self.action_history = np.roll(self.action_history, 1, axis=0)
         self.action_history[0] = self.commanded_action
         applied = self.action_history[self.latency, np.arange(self.num_envs)]
-        unstable = self._unstable_mask(
-            self.sim.step(self.default_pose + self.config.action_scale * applied))
+        # Hook (issue 29): the randomizer pushes and delays the targets on their way.
+        unstable = self._unstable_mask((self.randomizer or self.sim).step(
+            self.default_pose + self.config.action_scale * applied))
         # The policy's own output, unfiltered: what it observes and what the rate term charges.
         action_change = actions - self.previous_action
         self.previous_action = actions
@@ -301,6 +314,8 @@ class ImitationEnv:
         state = self.sim.read_state()
         if self.config.base_linear_velocity.enabled:
             self._update_velocity_estimate(state)   # before resets, which restart theirs
+        if self.randomizer is not None:   # hook (issue 29): the sensors' samples of this step
+            self.randomizer.record(state, self.observed_velocity)
         reference = self.clip.sample(self.absolute_phase())
         errors = imitation_errors(state, self.end_effectors_in_body(state), reference,
                                   world=self._uses_world_terms)
@@ -351,9 +366,17 @@ class ImitationEnv:
         state = self.sim.read_state() if state is None else state
         # The velocity estimate is kept in observed_velocity (updated by step and resets), so
         # observing again (set_state) draws no noise and resume stays bit for bit.
-        return self.builder.build(state.joint_positions, state.joint_velocities,
-                                  state.imu_orientation, state.imu_angular_velocity,
-                                  self.previous_action, linear_velocity=self.observed_velocity,
+        if self.randomizer is None:
+            return self.builder.build(state.joint_positions, state.joint_velocities,
+                                      state.imu_orientation, state.imu_angular_velocity,
+                                      self.previous_action,
+                                      linear_velocity=self.observed_velocity,
+                                      heading_origin=self.heading_origin)
+        # Hook (issue 29): the sensors as the policy sees them (late, noisy, held).
+        positions, velocities, orientation, angular_velocity, linear_velocity = \
+            self.randomizer.observe(state, self.observed_velocity)
+        return self.builder.build(positions, velocities, orientation, angular_velocity,
+                                  self.previous_action, linear_velocity=linear_velocity,
                                   heading_origin=self.heading_origin)
 
     def policy_metadata(self):
@@ -369,6 +392,8 @@ class ImitationEnv:
             'joint_limits': self.sim.envs[0].joint_limits.copy(),
             'control_rate_hz': self.robot.control_rate_hz, 'physics': self.sim.physics.name,
             'clip': self.clip.name, 'phase_period_s': self.phase_period_s,
+            # Hook (issue 29): the ranges trained with; absent when nothing is randomised.
+            **({'randomization': self.randomizer.metadata()} if self.randomizer else {}),
         }
 
     def get_state(self):
@@ -382,6 +407,9 @@ class ImitationEnv:
             'kd': np.stack([sim.kd for sim in self.sim.envs]),
             'rng': self.rng.bit_generator.state,
             **{name: getattr(self, name).copy() for name in self._EPISODE_ARRAYS},
+            # Hook (issue 29): the randomizer's draws, buffers and streams.
+            **({'domain_randomization': self.randomizer.get_state()} if self.randomizer
+               else {}),
         }
 
     def set_state(self, state):
@@ -392,6 +420,8 @@ class ImitationEnv:
             sim.set_pd_gains(state['kp'][i], state['kd'][i])
             sim.set_physics_state(state['physics'][i])
         self.rng.bit_generator.state = state['rng']
+        if self.randomizer is not None:   # hook (issue 29)
+            self.randomizer.set_state(state['domain_randomization'])
         for name in self._EPISODE_ARRAYS:
             # Checkpoints from before the velocity estimate existed lack its arrays (zeros).
             setattr(self, name, np.array(state.get(name, getattr(self, name))))

@@ -40,6 +40,7 @@ from lpn_controller.runtime import make_runtime
 import numpy as np
 from sim_bridge.config import robot_config_path
 from sim_bridge.physics import PHYSICS_CONFIGS, warn_if_mismatch
+from smooth_policy_trainer.domain_randomization import DomainRandomizationConfig
 from smooth_policy_trainer.env import EnvConfig, ImitationEnv, RandomizationConfig
 from smooth_policy_trainer.imitation import heading_error
 from smooth_policy_trainer.train_config import config_from_dict, ConfigError
@@ -64,7 +65,8 @@ def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='tab
     # truncated inside it. Only a fall ends an episode here: drifting from the reference root
     # (a training-time termination) is what the world figures measure.
     config = replace(env_config, num_envs=episodes, episode_length_s=seconds + 1.0, seed=seed,
-                     randomization=RandomizationConfig(enabled=False), max_root_drift=0.0)
+                     randomization=RandomizationConfig(enabled=False), max_root_drift=0.0,
+                     domain_randomization=DomainRandomizationConfig())
     env = ImitationEnv(config)
     try:
         joints = PolicyJoints(policy.metadata.joint_names, env.robot, joint_remap)

@@ -20,6 +20,7 @@ from typing import Mapping, Optional, Tuple
 
 from sim_bridge.physics import PHYSICS_CONFIGS
 from smooth_policy_trainer.clips import list_shipped_clips
+from smooth_policy_trainer.domain_randomization import check_domain_randomization
 from smooth_policy_trainer.env import EnvConfig
 from smooth_policy_trainer.penalties import METHODS
 from smooth_policy_trainer.policies import ACTIVATIONS, INITS
@@ -410,6 +411,11 @@ def check_config(config, source='<config>'):
             f'must lie in (0, 1] (1 = no filter), got {env.action_filter_alpha}')
     require(env.randomization.max_latency_steps >= 0, 'env.randomization.max_latency_steps',
             'must be at least 0')
+    # Hook (issue 29): the domain randomisation ranges; the older env.randomization draws
+    # gains, friction and base mass its own way, so the two do not combine.
+    check_domain_randomization(env.domain_randomization, require)
+    require(not (env.randomization.enabled and env.domain_randomization.any_enabled),
+            'env.randomization.enabled', 'env.domain_randomization replaces it; turn one off')
     velocity = env.base_linear_velocity
     require(velocity.scale > 0, 'env.base_linear_velocity.scale', 'must be positive')
     for name in ('noise', 'bias', 'max_latency_steps'):
