@@ -56,7 +56,7 @@ class FrictionRandomization:
     """Sliding friction of the feet and the floor (the contact's value)."""
 
     enabled: bool = False
-    range: tuple = (0.4, 1.25)
+    value_range: tuple = (0.4, 1.25)
 
 
 @dataclass
@@ -180,7 +180,7 @@ GROUPS = tuple(f.name for f in fields(DomainRandomizationConfig))
 PHYSICS_GROUPS = ('mass', 'center_of_mass', 'inertia', 'friction', 'foot_contact', 'actuators',
                   'joint_dynamics')
 # Ranges that must stay positive (scales, time constants); the others only need low <= high.
-_POSITIVE = {'base_scale', 'link_scale', 'range', 'solref_timeconst_s', 'solref_dampratio',
+_POSITIVE = {'base_scale', 'link_scale', 'value_range', 'solref_timeconst_s', 'solref_dampratio',
              'radius_scale', 'kp_scale', 'kd_scale', 'arm_kp_scale', 'arm_kd_scale',
              'strength_scale', 'armature_scale', 'damping_scale', 'interval_s'}
 
@@ -246,7 +246,7 @@ class EpisodeSampler:
         if c.inertia.enabled:
             p.base_inertia_scale = self.rng['inertia'].uniform(*c.inertia.base_scale, count)
         if c.friction.enabled:
-            p.friction = self.rng['friction'].uniform(*c.friction.range, count)
+            p.friction = self.rng['friction'].uniform(*c.friction.value_range, count)
         if c.foot_contact.enabled:
             rng, foot = self.rng['foot_contact'], c.foot_contact
             p.foot_solref = np.stack([rng.uniform(*foot.solref_timeconst_s, count),

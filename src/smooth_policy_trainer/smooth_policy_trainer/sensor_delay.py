@@ -30,9 +30,10 @@ class SensorDelay:
     def __init__(self, num_envs, max_latency_steps, odometry_period_steps=1.0, noise=None,
                  rng=None):
         """
-        ``max_latency_steps``: {sensor: the largest latency drawn}; ``odometry_period_steps``
-        control steps between odometry samples (>= 1); ``noise``: {field: half-width} or None;
-        ``rng`` draws the noise.
+        Keep ``max_latency_steps`` ({sensor: the largest latency}) of samples per sensor.
+
+        ``odometry_period_steps``: control steps between odometry samples (>= 1); ``noise``:
+        {field: half-width} or None; ``rng`` draws the noise.
         """
         self.num_envs = num_envs
         self.depth = {name: int(max_latency_steps.get(name, 0)) + 1 for name in SENSORS}
