@@ -28,6 +28,7 @@ from smooth_policy_trainer.clip_kinematics import end_effector_site_names
 from smooth_policy_trainer.clips import load_clip, load_shipped_clip, read_clip_header
 from smooth_policy_trainer.domain_randomization import DomainRandomizationConfig
 from smooth_policy_trainer.episode_randomizer import DomainRandomizer
+from smooth_policy_trainer.floor_start import FloorStart
 from smooth_policy_trainer.imitation import (DEFAULT_REWARD_TERMS, imitation_errors,
                                              imitation_reward, RewardTerm, WORLD_TERMS)
 
@@ -93,6 +94,9 @@ class EnvConfig:
     max_root_drift: float = 0.0           # m, horizontal distance from the reference root that
     #                                       ends the episode (DeepMimic's early termination); 0 off
     reset_joint_noise: float = 0.05       # rad, uniform
+    # Reference starts with the root height set so the lowest foot stands on this model's
+    # floor at the clip's clearance (floor_start.py): for models the clip was not made on.
+    start_on_floor: bool = False
     # Smoothness baselines (METHODS.md 6), off by default:
     action_rate_weight: float = 0.0       # r_rate = -w sum_j (a_t,j - a_t-1,j)^2 dt_policy
     action_filter_alpha: float = 1.0      # command = alpha a + (1 - alpha) command; 1 = none
@@ -206,6 +210,9 @@ class ImitationEnv:
         # Hook (issue 29): domain randomisation, None when every group is off.
         self.randomizer = (DomainRandomizer(config.domain_randomization, self.sim, config.seed)
                            if config.domain_randomization.any_enabled else None)
+        # Hook (issue 29): starts on this model's floor, None for the clip's root height.
+        self.floor_start = (FloorStart(self.clip, first.model, self.robot)
+                            if config.start_on_floor else None)
 
     # -- phase -----------------------------------------------------------------------------------
 
@@ -247,11 +254,14 @@ class ImitationEnv:
             if config.randomization.enabled:
                 self._randomize(sim, i)
             limits = sim.joint_limits
-            sim.reset_to_pose(
-                reference.root_position[row], reference.root_orientation[row],
-                np.clip(reference.joint_positions[row] + noise[row], limits[:, 0], limits[:, 1]),
-                reference.root_linear_velocity[row], reference.root_angular_velocity[row],
-                reference.joint_velocities[row])
+            pose = (reference.root_orientation[row],
+                    np.clip(reference.joint_positions[row] + noise[row], limits[:, 0],
+                            limits[:, 1]),
+                    reference.root_linear_velocity[row], reference.root_angular_velocity[row],
+                    reference.joint_velocities[row])
+            sim.reset_to_pose(reference.root_position[row], *pose)
+            if self.floor_start is not None:   # hook (issue 29): the same pose, on the floor
+                sim.reset_to_pose(self.floor_start.root_position(sim, reference, row), *pose)
             if config.observe_heading:
                 self.heading_origin[i] = yaw_angle(sim.read_state().imu_orientation)
         if config.base_linear_velocity.enabled:

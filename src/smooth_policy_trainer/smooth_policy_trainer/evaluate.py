@@ -76,12 +76,16 @@ def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='tab
         env.close()
 
 
-def evaluate_transfer(policy, home_config, robot_config, joint_remap=None, **options):
+def evaluate_transfer(policy, home_config, robot_config, joint_remap=None, start_on_floor=False,
+                      **options):
     """
     Evaluate a policy on its home task and on another robot model (transfer.py); return both.
 
     ``options`` are evaluate_policy's (episodes, seconds, lpn_mode, seed): the same for both.
+    ``start_on_floor``: both start from reference states standing on their own model's floor
+    (floor_start.py) rather than at the clip's root height.
     """
+    home_config = replace(home_config, start_on_floor=start_on_floor)
     other_config = transfer_env_config(home_config, robot_config, policy.metadata.joint_names,
                                        joint_remap)
     home = evaluate_policy(policy, home_config, **options)
@@ -323,6 +327,9 @@ def main(argv=None):
     parser.add_argument('--robot-config', help='another model: a robot configuration YAML, or '
                         'the name of one shipped with sim_bridge (menagerie_spot_arm); run '
                         'there too and report the change from the home model')
+    parser.add_argument('--start-on-floor', action='store_true',
+                        help="start from reference states with the root height set so the "
+                        "feet stand on the model's floor (for models the clip was not made on)")
     parser.add_argument('--joint-remap', nargs='*', default=[], metavar='POLICY:ROBOT',
                         help="policy joint names to the robot config's (POLICY=ROBOT too), "
                         'over its joint_map')
@@ -338,10 +345,12 @@ def main(argv=None):
         home_config = env_config_for(policy)
         if args.physics:
             home_config = replace(home_config, physics=args.physics)
+        home_config = replace(home_config, start_on_floor=args.start_on_floor)
         if args.robot_config:
             result = evaluate_transfer(policy, home_config,
                                        robot_config_path(args.robot_config),
-                                       parse_joint_remap(args.joint_remap), **options)
+                                       parse_joint_remap(args.joint_remap),
+                                       start_on_floor=args.start_on_floor, **options)
         else:
             result = evaluate_policy(policy, home_config, **options)
     except (PolicyFormatError, ValueError) as error:

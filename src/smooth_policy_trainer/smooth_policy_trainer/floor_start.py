@@ -1,0 +1,69 @@
+"""
+Reference-state starts that stand on the model's own floor (``env.start_on_floor``).
+
+A clip's root height belongs to the model it was made on. Put on a model with other leg
+lengths or foot radii, the reference pose sinks the feet into the floor or hangs them above it,
+and the first physics step kicks or drops the robot: a start no robot would be in.
+
+With ``start_on_floor`` the root height of each reference start is set so the lowest foot has
+the clearance the clip gives it at that phase: the lowest foot's height at the phase minus its
+lowest height over the whole clip (0 in stance, the flight height in a hop's flight phase).
+Clearance on the model is the signed distance from each foot geom to the floor (MuJoCo's
+mj_geomDistance: the foot's own shape and radius included), read at the reference pose.
+Joint angles, orientation and velocities stay the reference's.
+"""
+
+import mujoco
+import numpy as np
+from sim_bridge.physics import foot_geoms
+from sim_bridge.rotations import rotate_into_world
+
+SEARCH_DISTANCE_M = 2.0   # feet further than this from the floor are not a start
+
+
+class FloorStart:
+    """Root heights that put a reference start's lowest foot at its clip clearance."""
+
+    def __init__(self, clip, model, robot):
+        """``clip``: the env's Clip; ``model``: one environment's model of ``robot``."""
+        feet = len(robot.foot_sites)
+        if feet == 0 or clip.end_effector_positions is None:
+            raise ValueError(f'env.start_on_floor needs the foot_sites of {robot.source} and '
+                             "the clip's end-effector positions")
+        self.num_feet = feet
+        self.feet = foot_geoms(model, robot)
+        self.floor = [g for g in range(model.ngeom) if model.geom_bodyid[g] == 0]
+        self.lowest_over_clip = float(self._lowest_foot(clip.root_position,
+                                                        clip.root_orientation,
+                                                        clip.end_effector_positions).min())
+
+    def _lowest_foot(self, root_position, root_orientation, end_effectors):
+        feet = np.asarray(end_effectors)[..., :self.num_feet, :]
+        world = np.asarray(root_position)[..., None, :] + rotate_into_world(
+            np.asarray(root_orientation)[..., None, :], feet)
+        return world[..., 2].min(axis=-1)
+
+    def clearance(self, reference):
+        """Return the lowest foot's clearance (m, >= 0) at each row of a ReferenceSample."""
+        lowest = self._lowest_foot(reference.root_position, reference.root_orientation,
+                                   reference.end_effector_positions)
+        return np.maximum(lowest - self.lowest_over_clip, 0.0)
+
+    def floor_distance(self, simulator):
+        """Return the smallest signed distance (m) from a foot geom to the floor, now."""
+        model, data = simulator.model, simulator.data
+        return min(mujoco.mj_geomDistance(model, data, foot, floor, SEARCH_DISTANCE_M, None)
+                   for foot in self.feet for floor in self.floor)
+
+    def root_position(self, simulator, reference, row):
+        """
+        Return the root position that puts the reset simulator's lowest foot at its clearance.
+
+        ``simulator`` was just reset to row ``row`` of ``reference`` (its pose is read here).
+        """
+        distance = self.floor_distance(simulator)
+        if distance >= SEARCH_DISTANCE_M:
+            raise ValueError(f'no foot of {simulator.config.source} lies within '
+                             f'{SEARCH_DISTANCE_M} m of the floor at the reference pose')
+        target = float(self.clearance(reference)[row])
+        return reference.root_position[row] + np.array([0.0, 0.0, target - distance])
