@@ -30,9 +30,9 @@ import warnings
 from lpn_controller.policy_format import load_policy
 import mujoco
 import numpy as np
+from quadruped_arm_bringup.deployed_start import deployed_start_figures
 from sim_bridge.config import load_config, MODEL_DIR
 from sim_bridge.mjcf import MissingMeshWarning
-from quadruped_arm_bringup.deployed_start import deployed_start_figures
 from sim_bridge.physics import PhysicsMismatchWarning
 from sim_bridge.simulator import Simulator
 from smooth_policy_trainer.evaluate import env_config_for, evaluate_transfer, instability_note

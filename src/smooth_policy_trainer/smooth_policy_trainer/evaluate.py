@@ -328,7 +328,7 @@ def main(argv=None):
                         'the name of one shipped with sim_bridge (menagerie_spot_arm); run '
                         'there too and report the change from the home model')
     parser.add_argument('--start-on-floor', action='store_true',
-                        help="start from reference states with the root height set so the "
+                        help='start from reference states with the root height set so the '
                         "feet stand on the model's floor (for models the clip was not made on)")
     parser.add_argument('--joint-remap', nargs='*', default=[], metavar='POLICY:ROBOT',
                         help="policy joint names to the robot config's (POLICY=ROBOT too), "

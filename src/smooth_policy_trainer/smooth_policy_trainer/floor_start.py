@@ -44,7 +44,7 @@ class FloorStart:
         return world[..., 2].min(axis=-1)
 
     def clearance(self, reference):
-        """Return the lowest foot's clearance (m, >= 0) at each row of a ReferenceSample."""
+        """Return how high the lowest foot is above its lowest (m, >= 0), per reference row."""
         lowest = self._lowest_foot(reference.root_position, reference.root_orientation,
                                    reference.end_effector_positions)
         return np.maximum(lowest - self.lowest_over_clip, 0.0)
@@ -57,7 +57,7 @@ class FloorStart:
 
     def root_position(self, simulator, reference, row):
         """
-        Return the root position that puts the reset simulator's lowest foot at its clearance.
+        Find where the root goes for the reset simulator's lowest foot to be at its clearance.
 
         ``simulator`` was just reset to row ``row`` of ``reference`` (its pose is read here).
         """
