@@ -1,11 +1,12 @@
 """
 The training configuration: one tree of plain dataclasses, read from YAML with overrides.
 
-The tree is ``env`` (EnvConfig, with ``env.randomization`` and ``env.base_linear_velocity``),
-``policy``, ``critic``, ``normalizer`` (the observation normaliser), ``ppo`` (PPOConfig), the
-actor regularisers ``penalty`` (action Jacobian), ``caps`` and ``gradient_penalty`` (GP-LCP),
-and ``run``. The other baselines are switches where they act: ``env.action_rate_weight``,
-``env.action_filter_alpha`` and ``policy.spectral_norm``.
+The tree is ``env`` (EnvConfig, with ``env.randomization``, ``env.domain_randomization`` and
+``env.base_linear_velocity``), ``policy``, ``critic``, ``normalizer`` (the observation
+normaliser), ``ppo`` (PPOConfig), the actor regularisers ``penalty`` (action Jacobian),
+``caps`` and ``gradient_penalty`` (GP-LCP), and ``run``. The other baselines are switches
+where they act: ``env.action_rate_weight``, ``env.action_filter_alpha`` and
+``policy.spectral_norm``.
 Every default lives in a dataclass (here, in env.py and in ppo.py); the shipped files under
 ``config/`` write every key out. A YAML file may leave keys out
 (they keep their defaults); ``--set a.b=value`` overrides one key, the value parsed as YAML.
