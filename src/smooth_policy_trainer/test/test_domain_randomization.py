@@ -134,6 +134,21 @@ def draws(config):
         env.close()
 
 
+def test_randomisation_leaves_the_environments_own_draws_alone():
+    plain = ImitationEnv(EnvConfig(clip='trot', num_envs=NUM_ENVS, seed=3))
+    everything = ImitationEnv(randomized({name: {} for name in GROUPS}))
+    try:
+        plain.reset()
+        everything.reset()
+        # Start phases and reset noise come from the environment's stream, not the groups'.
+        np.testing.assert_array_equal(plain.start_phase, everything.start_phase)
+        np.testing.assert_array_equal(plain.sim.read_state().joint_positions,
+                                      everything.sim.read_state().joint_positions)
+    finally:
+        plain.close()
+        everything.close()
+
+
 def test_draws_repeat_with_the_seed_and_each_group_has_its_own_stream():
     mass = {'mass': {}}
     one, _ = draws(randomized(mass))
