@@ -1,16 +1,25 @@
 """
 Sim-to-sim transfer table: every shipped policy on its home model and on another robot model.
 
-Runs ``evaluate_transfer`` (the figures of ``python -m smooth_policy_trainer.evaluate
---robot-config``) for each shipped policy, prints a markdown table of the world-frame and
-smoothness figures on both models, and what differs between the two models (mass, base
-inertia, stance height, foot contact), read from the compiled models. The ``unstable`` column
-counts the episodes whose simulation MuJoCo reset (counted apart from falls; a note follows the
-table when there are any).
+Each shipped policy runs on both models from three starts (the ``start`` column):
+
+* ``clip``: ``evaluate_transfer`` (the figures of ``python -m smooth_policy_trainer.evaluate
+  --robot-config``): reference states at random phases, at the clip's root height, which
+  belongs to the home model (on another model the feet may start in or above its floor);
+* ``on floor``: the same reference states with the root height set so the feet stand on each
+  model's own floor (``--start-on-floor``, smooth_policy_trainer.envs.floor_start);
+* ``deployed``: the deployed closed loop (quadruped_arm_bringup.deployed_start: stand,
+  interpolate to the policy's pose, engage), one run of ``--deployed-seconds``, figures from
+  engagement on (no reference: joint RMSE and root error are n/a).
+
+It prints a markdown table of the world-frame and smoothness figures, and what differs between
+the two models (mass, base inertia, stance height, foot contact), read from the compiled
+models. The ``unstable`` column counts the episodes whose simulation MuJoCo reset (counted
+apart from falls; a note follows the table when there are any).
 
     MENAGERIE_ROOT=~/mujoco_menagerie .venv/bin/python bench/sim_to_sim_transfer.py \
         [--robot-config src/sim_bridge/sim_bridge/model/menagerie_spot_arm.yaml] \
-        [--episodes 20] [--seconds 10] [--output transfer.json]
+        [--episodes 20] [--seconds 10] [--deployed-seconds 20] [--output transfer.json]
 """
 
 import argparse
@@ -21,8 +30,10 @@ import warnings
 from lpn_controller.policy_format import load_policy
 import mujoco
 import numpy as np
+from quadruped_arm_bringup.deployed_start import deployed_start_figures
 from sim_bridge.config import load_config, MODEL_DIR
 from sim_bridge.mjcf import MissingMeshWarning
+from sim_bridge.physics import PhysicsMismatchWarning
 from sim_bridge.simulator import Simulator
 from smooth_policy_trainer.evaluation.evaluate import (env_config_for, evaluate_transfer,
                                                        instability_note)
@@ -68,16 +79,32 @@ def figure(result, key):
 
 
 def table(rows):
-    """Return the markdown table of (policy, model, evaluation) rows."""
-    lines = ['| policy | model | ' + ' | '.join(name for name, _, _ in COLUMNS) + ' |',
-             '|---|---|' + '---|' * len(COLUMNS)]
-    for policy, model, result in rows:
+    """Return the markdown table of (policy, model, start, evaluation) rows."""
+    lines = ['| policy | model | start | ' + ' | '.join(name for name, _, _ in COLUMNS) + ' |',
+             '|---|---|---|' + '---|' * len(COLUMNS)]
+    for policy, model, start, result in rows:
         cells = []
         for _, key, digits in COLUMNS:
             value = figure(result, key)
             cells.append('n/a' if value is None else f'{value:.{digits}f}')
-        lines.append(f'| {policy} | {model} | ' + ' | '.join(cells) + ' |')
+        lines.append(f'| {policy} | {model} | {start} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
+
+
+def evaluate_starts(policy, robot_config, args):
+    """Return {start: {'home': figures, 'other': figures}} of one policy from every start."""
+    starts = {}
+    for start, on_floor in (('clip', False), ('on floor', True)):
+        report = evaluate_transfer(policy, env_config_for(policy), robot_config,
+                                   start_on_floor=on_floor, episodes=args.episodes,
+                                   seconds=args.seconds, seed=args.seed)
+        starts[start] = report
+    with warnings.catch_warnings():   # a policy trained in fast physics runs in full here
+        warnings.simplefilter('ignore', PhysicsMismatchWarning)
+        starts['deployed'] = {
+            side: deployed_start_figures(policy, args.deployed_seconds, config, seed=args.seed)
+            for side, config in (('home', None), ('other', robot_config))}
+    return starts
 
 
 def main():
@@ -87,6 +114,8 @@ def main():
                         help='policy directories (default: every shipped policy)')
     parser.add_argument('--episodes', type=int, default=20)
     parser.add_argument('--seconds', type=float, default=10.0)
+    parser.add_argument('--deployed-seconds', type=float, default=20.0,
+                        help='length of the deployed run (the policy engages after about 2 s)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', help='write every figure to this JSON file')
     args = parser.parse_args()
@@ -101,12 +130,11 @@ def main():
         name = Path(policy_dir).name
         print(f'{name}: {args.episodes} episodes x {args.seconds:g} s on home and '
               f'{args.robot_config}', flush=True)
-        report = evaluate_transfer(policy, env_config_for(policy), args.robot_config,
-                                   episodes=args.episodes, seconds=args.seconds, seed=args.seed)
-        reports[name] = report
-        rows += [(name, 'home', report['home']), (name, 'other', report['other'])]
-    notes = [instability_note(result, f' of {name} on the {model} model')
-             for name, model, result in rows]
+        reports[name] = starts = evaluate_starts(policy, args.robot_config, args)
+        rows += [(name, side, start, starts[start][side])
+                 for side in ('home', 'other') for start in starts]
+    notes = [instability_note(result, f' of {name} on the {model} model, {start} start')
+             for name, model, start, result in rows]
     models = {'home': model_summary(None), 'other': model_summary(args.robot_config)}
     print()
     print(table(rows))
@@ -116,9 +144,10 @@ def main():
     for key in models['home']:
         print(f"  {key:<22} home {models['home'][key]}   other {models['other'][key]}")
     if args.output:
-        for report in reports.values():
-            for side in ('home', 'other'):
-                report[side].pop('actions', None)
+        for starts in reports.values():
+            for start in ('clip', 'on floor'):
+                for side in ('home', 'other'):
+                    starts[start][side].pop('actions', None)
         Path(args.output).write_text(json.dumps(
             {'robot_config': args.robot_config, 'models': models, 'policies': reports},
             indent=2, default=lambda value: np.asarray(value).tolist()) + '\n')

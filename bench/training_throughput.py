@@ -1,21 +1,27 @@
 """
-Training throughput in the full and the fast physics configuration, and where the time goes.
+Training throughput of two variants of a task, and where the time goes.
 
     python bench/training_throughput.py [--config lpn_trot_arm_wave_base] [--iterations 20]
-        [--warmup 1] [--set key=value ...] [--output JSON]
+        [--warmup 1] [--compare physics|randomization] [--groups GROUP ...]
+        [--set key=value ...] [--output JSON]
 
-Two runners of the same task (the config with env.physics=full and with env.physics=fast) live
-in one process and take turns, one PPO iteration each, in the order full, fast, fast, full, ...,
-so that the machine's load falls on both alike. Each iteration is Runner.step(): the trainer's
-own rollout and PPO update. Timers around the runner's VectorSimulator.step (MuJoCo stepping on
-the worker threads plus the readout copies), ImitationEnv.step and PPO.act split the rollout
-into physics, the rest of the environment step (observations, reward, termination, resets),
+``--compare physics`` (the default): the full and the fast physics configuration.
+``--compare randomization``: domain randomisation off and on (env.domain_randomization: every
+group, or the ``--groups`` named), in the config's physics: what randomising costs.
+
+Two runners of the same task (the two variants) live in one process and take turns, one PPO
+iteration each, in the order A, B, B, A, ..., so that the machine's load falls on both alike.
+Each iteration is Runner.step(): the trainer's own rollout and PPO update. Timers around the
+runner's VectorSimulator.step (MuJoCo stepping on the worker threads plus the readout copies),
+ImitationEnv.step and PPO.act split the rollout into physics, the rest of the environment step
+(observations, reward, termination, resets; randomisation's draws, pushes and sensor buffers),
 policy forward passes and the runner's own work (normaliser, storage, tensors); the update is
 timed by Runner.step itself.
 
 The Amdahl bound is the speedup of a whole iteration if only the physics time shrank by the
-factor measured for it, the rest of the iteration staying as in full. The last line is
-``speedup=X.XX``: fast over full environment steps per second, updates included.
+factor measured for it, the rest of the iteration staying as in the first variant. The last line
+is ``speedup=X.XX``: the second variant over the first, environment steps per second, updates
+included (below 1: the second is slower).
 """
 
 import argparse
@@ -27,10 +33,12 @@ import tempfile
 import time
 
 import mujoco
+from smooth_policy_trainer.config.domain_randomization import GROUPS
 from smooth_policy_trainer.config.train_config import load_config
 from smooth_policy_trainer.runners.ppo_runner import Runner
 
 PHYSICS = ('full', 'fast')
+RANDOMIZATION = ('off', 'on')
 PARTS = ('physics', 'env_python', 'policy_forward', 'runner_python', 'update')
 LABELS = {'physics': 'physics (VectorSimulator.step)',
           'env_python': 'env Python (obs, reward, termination, resets)',
@@ -47,6 +55,9 @@ def parse_args(argv=None):
                         help='timed PPO iterations per physics configuration')
     parser.add_argument('--warmup', type=int, default=1,
                         help='untimed iterations per configuration first')
+    parser.add_argument('--compare', choices=('physics', 'randomization'), default='physics')
+    parser.add_argument('--groups', nargs='+', choices=GROUPS, default=list(GROUPS),
+                        help='randomisation groups turned on (--compare randomization)')
     parser.add_argument('--set', dest='overrides', action='append', default=[],
                         metavar='KEY=VALUE', help='config override for both runners')
     parser.add_argument('--output', type=Path, help='write the figures to this JSON file')
@@ -92,19 +103,28 @@ def instrumented_runner(config, run_dir):
     return runner, timers
 
 
+def variants(args):
+    """Return {variant name: its config overrides}, in the order the report compares them."""
+    if args.compare == 'physics':
+        return {name: [f'env.physics={name}'] for name in PHYSICS}
+    return {'off': [], 'on': [f'env.domain_randomization.{group}.enabled=true'
+                              for group in args.groups]}
+
+
 def measure(args):
-    """Run the interleaved iterations; returns {physics: totals} and the runners' setup."""
+    """Run the interleaved iterations; returns {variant: totals} and the runners' setup."""
+    names = tuple(variants(args))
     totals = {name: {'iterations': 0, 'steps': 0, 'collect_s': 0.0, 'iteration_s': 0.0,
-                     **dict.fromkeys(PARTS, 0.0)} for name in PHYSICS}
+                     **dict.fromkeys(PARTS, 0.0)} for name in names}
     runners = {}
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            for name in PHYSICS:
-                config = load_config(args.config, [*args.overrides, f'env.physics={name}',
+            for name, overrides in variants(args).items():
+                config = load_config(args.config, [*args.overrides, *overrides,
                                                    'run.eval_every=0'])
                 runners[name] = instrumented_runner(config, Path(scratch) / name)
             for index in range(args.warmup + args.iterations):
-                order = PHYSICS if index % 2 == 0 else PHYSICS[::-1]
+                order = names if index % 2 == 0 else names[::-1]
                 for name in order:
                     runner, timers = runners[name]
                     timers.reset()
@@ -140,7 +160,8 @@ def describe(runner):
     """Return what a configuration runs: rates, integrator, environments, steps."""
     sim = runner.env.sim
     model = sim.envs[0].model
-    return {'physics_rate_hz': sim.config.physics_rate_hz, 'substeps': sim.config.substeps,
+    return {'randomized': runner.config.env.domain_randomization.enabled_groups(),
+            'physics_rate_hz': sim.config.physics_rate_hz, 'substeps': sim.config.substeps,
             'control_rate_hz': sim.config.control_rate_hz,
             'integrator': mujoco.mjtIntegrator(model.opt.integrator).name[len('mjINT_'):],
             'solver_iterations': model.opt.iterations,
@@ -162,7 +183,8 @@ def figures(totals):
             'seconds_per_iteration': per_iteration,
             'shares': {part: total[part] / total['iteration_s'] for part in PARTS},
         }
-    full, fast = result['full'], result['fast']
+    first, second = list(totals)
+    full, fast = result[first], result[second]
     physics_speedup = full['seconds_per_iteration']['physics'] / \
         fast['seconds_per_iteration']['physics']
     share = full['shares']['physics']
@@ -177,29 +199,33 @@ def figures(totals):
 def report(result, setup):
     """Return the printed report; its last line is speedup=X.XX."""
     lines = []
-    for name in PHYSICS:
+    names = tuple(setup)
+    first, second = names
+    for name in names:
         s = setup[name]
         lines.append(f"{name}: physics {s['physics_rate_hz']:g} Hz ({s['substeps']} substeps "
                      f"per {s['control_rate_hz']:g} Hz control step), integrator "
                      f"{s['integrator']}, {s['solver_iterations']} solver iterations, "
-                     f"{s['num_envs']} envs x {s['num_steps']} steps, {s['threads']} threads")
-    lines += ['', '| | ' + ' | '.join(PHYSICS) + ' | fast / full |', '|---|---|---|---|']
+                     f"{s['num_envs']} envs x {s['num_steps']} steps, {s['threads']} threads, "
+                     f"randomised: {', '.join(s['randomized']) or 'nothing'}")
+    lines += ['', '| | ' + ' | '.join(names) + f' | {second} / {first} |',
+              '|---|---|---|---|']
 
     def row(label, key, digits):
-        full, fast = result['full'][key], result['fast'][key]
+        full, fast = result[first][key], result[second][key]
         lines.append(f'| {label} | {full:.{digits}f} | {fast:.{digits}f} | {fast / full:.2f} |')
     row('env steps/s, collecting only', 'collect_steps_per_s', 0)
     row('env steps/s, updates included', 'total_steps_per_s', 0)
     row('s per update', 'update_s', 3)
     row('s per iteration', 'iteration_s', 3)
-    lines += ['', '| s per iteration (share) | ' + ' | '.join(PHYSICS) + ' |', '|---|---|---|']
+    lines += ['', '| s per iteration (share) | ' + ' | '.join(names) + ' |', '|---|---|---|']
     for part in PARTS:
         cells = [f"{result[name]['seconds_per_iteration'][part]:.3f} "
-                 f"({100 * result[name]['shares'][part]:.0f} %)" for name in PHYSICS]
+                 f"({100 * result[name]['shares'][part]:.0f} %)" for name in names]
         lines.append(f'| {LABELS[part]} | ' + ' | '.join(cells) + ' |')
     lines += ['',
-              f"physics alone: {result['physics_speedup']:.2f}x faster in fast "
-              f"({100 * result['full']['shares']['physics']:.0f} % of a full iteration)",
+              f"physics alone: {result['physics_speedup']:.2f}x as fast in {second} "
+              f"({100 * result[first]['shares']['physics']:.0f} % of a {first} iteration)",
               f"Amdahl bound (only physics time shrinks, by {result['physics_speedup']:.2f}x): "
               f"{result['amdahl_bound']:.2f}x; with physics free: {result['amdahl_limit']:.2f}x",
               f"measured: collecting {result['collect_speedup']:.2f}x, updates included "

@@ -40,6 +40,21 @@ def test_training_throughput_times_both_configurations_and_ends_with_the_speedup
 
 
 @needs_bench
+def test_training_throughput_reports_the_cost_of_randomisation(tmp_path):
+    output = tmp_path / 'throughput.json'
+    stdout = run_bench('training_throughput.py', '--compare', 'randomization', '--iterations',
+                       '1', '--warmup', '0', '--output', str(output),
+                       *(part for item in TINY for part in ('--set', item))).stdout
+    assert stdout.strip().splitlines()[-1].startswith('speedup=')
+    assert '| on / off |' in stdout
+    figures = json.loads(output.read_text())
+    assert figures['setup']['off']['randomized'] == []
+    assert 'pushes' in figures['setup']['on']['randomized']
+    for name in ('off', 'on'):
+        assert sum(figures[name]['shares'].values()) == pytest.approx(1.0)
+
+
+@needs_bench
 def test_sim_to_sim_trains_in_both_and_evaluates_each_in_both(tmp_path):
     output = tmp_path / 'sim_to_sim.json'
     process = run_bench('sim_to_sim.py', '--iterations', '1', '--episodes', '2', '--seconds',

@@ -30,11 +30,23 @@ def describe(path: str) -> str:
         f'  control rate {metadata.control_rate_hz:g} Hz, motion {metadata.motion_clip!r} '
         f'period {metadata.phase_period_s:g} s',
         f'  joint limits: {"yes" if metadata.joint_lower_limits is not None else "none"}',
+        f'  trained with randomisation: {randomization_summary(metadata.randomization)}',
         f'  git revision {metadata.git_revision}',
         f'  weights: {sum(array.size for array in policy.weights.values())} parameters in '
         f'{len(policy.weights)} arrays',
     ]
     return '\n'.join(lines)
+
+
+def randomization_summary(randomization) -> str:
+    """Return the randomisation record in one line: each group and its ranges, or 'none'."""
+    if not randomization:
+        return 'none'
+    groups = []
+    for name, ranges in randomization.items():
+        items = ', '.join(f'{key} {value}' for key, value in ranges.items())
+        groups.append(f'{name} ({items})')
+    return '; '.join(groups)
 
 
 def main(argv=None) -> int:

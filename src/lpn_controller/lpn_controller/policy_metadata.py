@@ -62,6 +62,9 @@ class PolicyMetadata:
     git_revision: str = 'unknown'
     training_config: Dict[str, Any] = field(default_factory=dict)
     physics: Optional[str] = None        # training's physics configuration; None: before the field
+    # The domain randomisation ranges trained with ({group: {range: [low, high], ...}}); a
+    # record for people and tools: the runtime never reads it. {} = none (or before the field).
+    randomization: Dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -77,7 +80,7 @@ class PolicyMetadata:
 
 _TOP_LEVEL_FIELDS = (
     'format_version', 'kind', 'joint_names', 'observation', 'action', 'pd_gains', 'joint_limits',
-    'control_rate_hz', 'physics', 'motion', 'network', 'provenance')
+    'control_rate_hz', 'physics', 'motion', 'network', 'provenance', 'randomization')
 
 
 class _Reader:
@@ -243,6 +246,11 @@ def metadata_from_dict(data: Any, source: str = 'policy.yaml') -> PolicyMetadata
     if not isinstance(training_config, Mapping):
         reader.fail('provenance.training_config', 'expected a mapping')
 
+    randomization = reader.get(data, 'randomization', 'randomization', required=False) or {}
+    if not isinstance(randomization, Mapping) or not all(
+            isinstance(group, Mapping) for group in randomization.values()):
+        reader.fail('randomization', 'expected a mapping of groups, each a mapping of ranges')
+
     return PolicyMetadata(
         kind=kind, joint_names=joint_names, observation_terms=terms, observation_mean=mean,
         observation_std=std, observation_clip=observation_clip, action_scale=action_scale,
@@ -250,7 +258,8 @@ def metadata_from_dict(data: Any, source: str = 'policy.yaml') -> PolicyMetadata
         kp=kp, kd=kd, joint_lower_limits=lower, joint_upper_limits=upper,
         control_rate_hz=control_rate_hz, phase_period_s=period, motion_clip=motion_clip,
         network=network, git_revision=git_revision, training_config=dict(training_config),
-        physics=physics, format_version=version)
+        physics=physics, format_version=version,
+        randomization={str(name): dict(group) for name, group in randomization.items()})
 
 
 def _parse_terms(reader: _Reader, value: Any, num_joints: int) -> Tuple[ObservationTerm, ...]:
@@ -357,6 +366,9 @@ def metadata_to_dict(metadata: PolicyMetadata) -> Dict[str, Any]:
     }
     if metadata.physics is not None:
         data['physics'] = metadata.physics
+    if metadata.randomization:
+        data['randomization'] = {name: dict(group)
+                                 for name, group in metadata.randomization.items()}
     if metadata.joint_lower_limits is None and metadata.joint_upper_limits is None:
         del data['joint_limits']
     else:

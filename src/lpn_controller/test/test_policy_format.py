@@ -169,6 +169,8 @@ def test_not_a_policy_path(tmp_path):
     (lambda d: d.update(network=[64, 64]), 'network', 'expected a mapping'),
     (lambda d: d['action'].update(filter_alpha=1.5), 'action.filter_alpha', '(0, 1]'),
     (lambda d: d['action'].update(filter_alpha=0.0), 'action.filter_alpha', 'positive'),
+    (lambda d: d.update(randomization=[0.8, 1.2]), 'randomization', 'mapping of groups'),
+    (lambda d: d.update(randomization={'mass': 1.2}), 'randomization', 'mapping of ranges'),
 ])
 def test_bad_metadata_names_the_field(policy_dir, edit, field, fragment):
     edit_metadata(policy_dir, edit)
@@ -261,3 +263,15 @@ def test_half_given_joint_limits_are_rejected(tmp_path):
     with pytest.raises(PolicyFormatError, match='missing') as caught:
         save_policy(tmp_path / 'p', metadata, weights)
     assert caught.value.field == 'joint_limits.upper'
+
+
+def test_the_randomisation_record_round_trips_and_is_shown(policy_dir):
+    record = {'pushes': {'interval_s': [2.0, 5.0], 'max_velocity_m_s': 1.0},
+              'actuators': {'kp_scale': [0.5, 2.0], 'arm_joints': 'arm_*'}}
+    assert load_policy(policy_dir).metadata.randomization == {}
+    assert 'trained with randomisation: none' in inspect_policy.describe(str(policy_dir))
+    edit_metadata(policy_dir, lambda d: d.update(randomization=record))
+    loaded = load_policy(policy_dir)
+    assert loaded.metadata.randomization == record
+    summary = inspect_policy.describe(str(policy_dir))
+    assert 'pushes (interval_s [2.0, 5.0], max_velocity_m_s 1.0); actuators (kp_scale' in summary

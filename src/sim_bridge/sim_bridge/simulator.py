@@ -201,6 +201,20 @@ class Simulator:
                              f'{force_world!r}, {torque_world!r}')
         self.data.xfrc_applied[self._base_body] = wrench
 
+    def add_base_velocity(self, velocity_change_world):
+        """
+        Add a velocity change (m/s, world frame) to the base at once: a push as an impulse.
+
+        The joints keep their velocities; the next readout and the next step start from it.
+        """
+        change = np.asarray(velocity_change_world, dtype=float)
+        if change.shape != (3,) or not np.all(np.isfinite(change)):
+            raise ValueError(f'a base velocity change is a finite 3-vector, got '
+                             f'{velocity_change_world!r}')
+        root = self._root_dof
+        self.data.qvel[root:root + 3] += change
+        self._state_changed(fresh=False)
+
     @property
     def joint_targets(self):
         """Return the joint position targets being tracked."""

@@ -91,32 +91,42 @@ class VectorSimulator:
 
     # -- stepping --------------------------------------------------------------------------------
 
-    def step(self, joint_targets):
+    def step(self, joint_targets, late_targets=None, late_substeps=None):
         """
         Advance every environment one control period with its row of joint targets.
+
+        An actuation latency shorter than a control period: with ``late_targets`` (N x
+        n_joints) and ``late_substeps`` (N,), environment i holds ``late_targets[i]`` for its
+        first ``late_substeps[i]`` physics steps and ``joint_targets[i]`` for the rest.
 
         Returns [(environment index, InstabilityEvent)] for the environments that went unstable
         in this step (usually empty); they must be reset before the next step.
         """
-        joint_targets = np.asarray(joint_targets, dtype=float)
-        expected = (self.num_envs, len(self.joint_names))
-        if joint_targets.shape != expected:
-            raise ValueError(f'joint_targets must have shape {expected}, got '
-                             f'{joint_targets.shape}')
-        bad = ~np.isfinite(joint_targets)
-        if bad.any():
-            env, joint = np.argwhere(bad)[0]
-            raise ValueError(f'non-finite joint targets for environment {env}, joint '
-                             f'{self.joint_names[joint]}')
-        limits = self.envs[0].joint_limits
-        clipped = np.clip(joint_targets, limits[:, 0], limits[:, 1])
+        clipped = self._checked_targets(joint_targets, 'joint_targets')
+        substeps = self.config.substeps
+        if late_targets is not None:
+            late = self._checked_targets(late_targets, 'late_targets')
+            late_steps = np.asarray(late_substeps, dtype=np.int64)
+            if late_steps.shape != (self.num_envs,) or np.any(late_steps < 0) or \
+                    np.any(late_steps > substeps):
+                raise ValueError(f'late_substeps must be {self.num_envs} integers in [0, '
+                                 f'{substeps}], got {late_substeps!r}')
 
         events = []
 
         def step_chunk(ids):
             for i in ids:
-                self.envs[i].hold_targets(clipped[i])
-                event = self.envs[i].step()
+                env = self.envs[i]
+                event = None
+                if late_targets is not None and late_steps[i]:
+                    env.hold_targets(late[i])
+                    event = env._advance(int(late_steps[i]))
+                    rest = substeps - int(late_steps[i])
+                else:
+                    rest = substeps
+                if event is None and rest:
+                    env.hold_targets(clipped[i])
+                    event = env._advance(rest)
                 if event is not None:
                     events.append((int(i), event))   # list.append is atomic under the GIL
                 # Every caller reads after stepping: refresh and copy here, on the workers.
@@ -124,6 +134,19 @@ class VectorSimulator:
 
         self._run(step_chunk)
         return sorted(events, key=lambda item: item[0])
+
+    def _checked_targets(self, joint_targets, name):
+        joint_targets = np.asarray(joint_targets, dtype=float)
+        expected = (self.num_envs, len(self.joint_names))
+        if joint_targets.shape != expected:
+            raise ValueError(f'{name} must have shape {expected}, got {joint_targets.shape}')
+        bad = ~np.isfinite(joint_targets)
+        if bad.any():
+            env, joint = np.argwhere(bad)[0]
+            raise ValueError(f'non-finite {name} for environment {env}, joint '
+                             f'{self.joint_names[joint]}')
+        limits = self.envs[0].joint_limits
+        return np.clip(joint_targets, limits[:, 0], limits[:, 1])
 
     def unstable(self):
         """Return, per environment, whether it went unstable and has not been reset since."""

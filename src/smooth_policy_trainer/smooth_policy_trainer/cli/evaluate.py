@@ -2,8 +2,8 @@
 Evaluate an exported policy in the training environment through the lpn_controller runtime.
 
     python -m smooth_policy_trainer.evaluate --policy DIR_OR_ARCHIVE [--episodes N]
-        [--seconds S] [--output FILE.json] [--physics full|fast] [--robot-config CONFIG
-        [--joint-remap POLICY:ROBOT ...]]
+        [--seconds S] [--output FILE.json] [--physics full|fast] [--start-on-floor]
+        [--robot-config CONFIG [--joint-remap POLICY:ROBOT ...]]
 
 Figures and their definitions: evaluation/evaluate.py.
 """
@@ -42,6 +42,9 @@ def main(argv=None):
     parser.add_argument('--robot-config', help='another model: a robot configuration YAML, or '
                         'the name of one shipped with sim_bridge (menagerie_spot_arm); run '
                         'there too and report the change from the home model')
+    parser.add_argument('--start-on-floor', action='store_true',
+                        help='start from reference states with the root height set so the '
+                        "feet stand on the model's floor (for models the clip was not made on)")
     parser.add_argument('--joint-remap', nargs='*', default=[], metavar='POLICY:ROBOT',
                         help="policy joint names to the robot config's (POLICY=ROBOT too), "
                         'over its joint_map')
@@ -57,10 +60,12 @@ def main(argv=None):
         home_config = env_config_for(policy)
         if args.physics:
             home_config = replace(home_config, physics=args.physics)
+        home_config = replace(home_config, start_on_floor=args.start_on_floor)
         if args.robot_config:
             result = evaluate_transfer(policy, home_config,
                                        robot_config_path(args.robot_config),
-                                       parse_joint_remap(args.joint_remap), **options)
+                                       parse_joint_remap(args.joint_remap),
+                                       start_on_floor=args.start_on_floor, **options)
         else:
             result = evaluate_policy(policy, home_config, **options)
     except (PolicyFormatError, ValueError) as error:

@@ -2,7 +2,7 @@
 The imitation task's configuration (``env`` of a training config).
 
 Clip, robot, observation, reward terms, terminations, resets, randomisation: plain dataclasses,
-every default written here.
+every default written here (the domain randomisation tree's in domain_randomization.py).
 """
 
 from dataclasses import dataclass, field
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Dict
 
 from smooth_policy_trainer.config.choices import DEFAULT_POSES, PHYSICS
+from smooth_policy_trainer.config.domain_randomization import DomainRandomizationConfig
 from smooth_policy_trainer.config.reader import checked, one_of, ranged
 from smooth_policy_trainer.motion.clip_files import list_shipped_clips
 
@@ -106,9 +107,16 @@ class EnvConfig:
     # termination); 0 = off
     max_root_drift: float = ranged(0.0, 0, note='(0 = off)')
     reset_joint_noise: float = 0.05       # rad, uniform
+    # Reference starts with the root height set so the lowest foot stands on this model's
+    # floor at the clip's clearance (envs/floor_start.py): for models the clip was not made on.
+    start_on_floor: bool = False
     # Smoothness baselines (METHODS.md 6), off by default:
     action_rate_weight: float = ranged(0.0, 0)   # r_rate = -w sum_j (a_t,j - a_t-1,j)^2 dt_policy
     # command = alpha a + (1 - alpha) command; 1 = none
     action_filter_alpha: float = ranged(1.0, 0, 1, low_open=True, note='(1 = no filter)')
     seed: int = 0
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+    # Dynamics, latencies, noise and pushes (config/domain_randomization.py); every group off
+    # by default.
+    domain_randomization: DomainRandomizationConfig = field(
+        default_factory=DomainRandomizationConfig)

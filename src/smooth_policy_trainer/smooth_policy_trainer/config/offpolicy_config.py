@@ -18,6 +18,7 @@ from typing import Tuple
 
 from smooth_policy_trainer.config.choices import (ACTIVATIONS, ACTOR_OUTPUTS, ALGORITHMS,
                                                   OFFPOLICY_TASKS)
+from smooth_policy_trainer.config.domain_randomization import check_env_randomization
 from smooth_policy_trainer.config.env_config import EnvConfig
 from smooth_policy_trainer.config.reader import (build_config, checked, fail, one_of, ranged,
                                                  read_config, resolve_config_path,
@@ -197,6 +198,7 @@ def check_offpolicy_config(config, source='<config>'):
     require(learner.learning_starts >= learner.batch_size, 'learner.learning_starts',
             f'must be at least learner.batch_size ({learner.batch_size})')
     if config.task == 'imitation':
+        check_env_randomization(config.env, require)
         require(actor.output == 'linear', 'actor.output', 'imitation tasks export to the '
                 'lpn_controller format, whose MLP has a linear head: set it to linear')
         require(learner.normalize_observations, 'learner.normalize_observations',

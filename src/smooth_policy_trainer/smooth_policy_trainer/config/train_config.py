@@ -1,11 +1,11 @@
 """
 The training configuration: one tree of plain dataclasses, read from YAML with overrides.
 
-The tree is ``env`` (EnvConfig, with ``env.randomization`` and ``env.base_linear_velocity``),
-``policy``, ``critic``, ``normalizer`` (the observation normaliser), ``ppo`` (PPOConfig), the
-actor regularisers ``penalty`` (action Jacobian), ``caps`` and ``gradient_penalty`` (GP-LCP),
-and ``run``. The other baselines are switches where they act: ``env.action_rate_weight``,
-``env.action_filter_alpha`` and ``policy.spectral_norm``.
+The tree is ``env`` (EnvConfig, with ``env.randomization``, ``env.domain_randomization`` and
+``env.base_linear_velocity``), ``policy``, ``critic``, ``normalizer`` (the observation
+normaliser), ``ppo`` (PPOConfig), the actor regularisers ``penalty`` (action Jacobian), ``caps``
+and ``gradient_penalty`` (GP-LCP), and ``run``. The other baselines are switches where they act:
+``env.action_rate_weight``, ``env.action_filter_alpha`` and ``policy.spectral_norm``.
 Every default lives in a dataclass (here and in env_config.py); the shipped files under
 ``config/`` write every key out. config/reader.py reads them; check_config adds the ranges and
 the rules across keys. Nothing here imports torch or MuJoCo: the choices are config/choices.py.
@@ -16,6 +16,7 @@ from typing import Optional, Tuple
 
 from smooth_policy_trainer.config.choices import (ACTIVATIONS, INITS, JACOBIAN_METHODS,
                                                   POLICY_KINDS)
+from smooth_policy_trainer.config.domain_randomization import check_env_randomization
 from smooth_policy_trainer.config.env_config import EnvConfig
 from smooth_policy_trainer.config.reader import apply_override as reader_apply_override
 from smooth_policy_trainer.config.reader import (build_config, checked, fail, one_of, ranged,
@@ -211,3 +212,4 @@ def check_config(config, source='<config>'):
             'penalty.method=exact or estimator')
     require(1 <= ppo.num_minibatches <= ppo.num_steps * env.num_envs, 'ppo.num_minibatches',
             f'must lie in [1, ppo.num_steps * env.num_envs = {ppo.num_steps * env.num_envs}]')
+    check_env_randomization(env, require)

@@ -15,8 +15,11 @@ of ``finished_returns`` and ``finished_lengths``.
 The environment is written as named parts (MuJoCo Playground's layout), each in its own module:
 the action pipeline (action_pipeline.py), the observation with its optional inputs, odometry and
 heading (observed_inputs.py), the reward as a dict of named terms (imitation_reward.py), the
-termination with named reasons (termination.py), and the resets with domain randomisation
-(randomization.py). Every on/off switch is decided once, where its part is made.
+termination with named reasons (termination.py), the resets with domain randomisation
+(randomization.py, ``env.randomization``), the wider domain randomisation of dynamics, latencies,
+sensor noise and pushes (episode_randomizer.py, ``env.domain_randomization``), and where a
+reference start stands (floor_start.py, ``env.start_on_floor``). Every on/off switch is decided
+once, where its part is made.
 """
 
 from dataclasses import dataclass
@@ -29,6 +32,8 @@ from sim_bridge.config import load_config
 from sim_bridge.vector import VectorSimulator
 from smooth_policy_trainer.config.env_config import EnvConfig
 from smooth_policy_trainer.envs.action_pipeline import ActionPipeline
+from smooth_policy_trainer.envs.episode_randomizer import make_domain_randomizer
+from smooth_policy_trainer.envs.floor_start import make_reference_start
 from smooth_policy_trainer.envs.imitation_reward import ImitationReward
 from smooth_policy_trainer.envs.observed_inputs import make_heading, make_odometry
 from smooth_policy_trainer.envs.randomization import make_randomization
@@ -128,6 +133,11 @@ class ImitationEnv:
                                                 self.rng)
         self.odometry = make_odometry(velocity, self.num_envs, self.rng)
         self.heading = make_heading(config.observe_heading, self.num_envs)
+        # Dynamics, latencies, noise and pushes: its own random streams, not self.rng.
+        self.randomizer = make_domain_randomizer(config.domain_randomization, self.sim,
+                                                 config.seed)
+        self.reference_start = make_reference_start(config.start_on_floor, self.clip,
+                                                    first.model, self.robot)
 
         self.start_phase = np.zeros(self.num_envs)
         self.episode_step = np.zeros(self.num_envs, dtype=np.int64)
@@ -157,6 +167,7 @@ class ImitationEnv:
 
     def _reset_envs(self, ids):
         config = self.config
+        self.randomizer.before_reset(ids)   # this episode's physics first
         self.start_phase[ids] = self.rng.uniform(0.0, 1.0, len(ids))
         self.episode_step[ids] = 0
         self.episode_return[ids] = 0.0
@@ -168,24 +179,30 @@ class ImitationEnv:
             sim = self.sim.envs[i]
             self.randomization.apply(sim, self.actions.latency, i)
             limits = sim.joint_limits
-            sim.reset_to_pose(
-                reference.root_position[row], reference.root_orientation[row],
-                np.clip(reference.joint_positions[row] + noise[row], limits[:, 0], limits[:, 1]),
-                reference.root_linear_velocity[row], reference.root_angular_velocity[row],
-                reference.joint_velocities[row])
+            pose = (reference.root_orientation[row],
+                    np.clip(reference.joint_positions[row] + noise[row], limits[:, 0],
+                            limits[:, 1]),
+                    reference.root_linear_velocity[row], reference.root_angular_velocity[row],
+                    reference.joint_velocities[row])
+            self.reference_start.place(sim, reference, row, pose)
             self.heading.reset(i, sim)
         self.odometry.reset(ids, reference)
+        # The latency buffers start from the reset state.
+        self.randomizer.after_reset(ids, self.odometry.observed_velocity)
 
     # -- stepping --------------------------------------------------------------------------------
 
     def step(self, actions):
         """Apply raw policy actions (N, m) for one control period."""
         targets, action_change = self.actions.joint_targets(actions)
-        unstable = self._unstable_mask(self.sim.step(targets))
+        # The randomizer pushes and delays the targets on their way; it returns the simulator's
+        # instability events.
+        unstable = self._unstable_mask(self.randomizer.step(targets))
         self.episode_step += 1
 
         state = self.sim.read_state()
         self.odometry.update(state)   # before resets, which restart theirs
+        self.randomizer.record(state, self.odometry.observed_velocity)   # the sensors' samples
         reference = self.clip.sample(self.absolute_phase())
         errors = self.reward.errors(state, self.end_effectors_in_body(state), reference)
         rewards, weighted = self.reward(errors, action_change)
@@ -222,12 +239,14 @@ class ImitationEnv:
     def _observe(self, state=None):
         # step() passes the state it read for the reward: one batched read per step, not two.
         state = self.sim.read_state() if state is None else state
-        # The velocity estimate is kept by the odometry model (updated by step and resets), so
-        # observing again (set_state) draws no noise and resume stays bit for bit.
-        return self.builder.build(state.joint_positions, state.joint_velocities,
-                                  state.imu_orientation, state.imu_angular_velocity,
-                                  self.actions.previous_action,
-                                  linear_velocity=self.odometry.observed_velocity,
+        # The velocity estimate is kept by the odometry model (updated by step and resets), and
+        # sensor noise is drawn as samples are recorded, so observing again (set_state) draws
+        # no noise and resume stays bit for bit. The sensors as the policy sees them (late,
+        # noisy, held with randomisation; as they are without):
+        positions, velocities, orientation, angular_velocity, linear_velocity = \
+            self.randomizer.observe(state, self.odometry.observed_velocity)
+        return self.builder.build(positions, velocities, orientation, angular_velocity,
+                                  self.actions.previous_action, linear_velocity=linear_velocity,
                                   heading_origin=self.heading.heading_origin)
 
     def policy_metadata(self):
@@ -243,6 +262,7 @@ class ImitationEnv:
             'joint_limits': self.sim.envs[0].joint_limits.copy(),
             'control_rate_hz': self.robot.control_rate_hz, 'physics': self.sim.physics.name,
             'clip': self.clip.name, 'phase_period_s': self.phase_period_s,
+            **self.randomizer.policy_metadata(),   # the ranges trained with; none when off
         }
 
     def get_state(self):
@@ -258,6 +278,7 @@ class ImitationEnv:
             'rng': self.rng.bit_generator.state,
             **{name: getattr(self, name).copy() for name in self._EPISODE_ARRAYS},
             **self.actions.state(), **self.odometry.state(), **self.heading.state(),
+            **self.randomizer.state(),
         }
 
     def set_state(self, state):
@@ -272,7 +293,7 @@ class ImitationEnv:
         for name in self._EPISODE_ARRAYS:
             setattr(self, name, np.array(state[name]))
         # Checkpoints from before the velocity estimate existed lack its arrays (zeros).
-        for part in (self.actions, self.odometry, self.heading):
+        for part in (self.actions, self.odometry, self.heading, self.randomizer):
             part.load_state(state)
         return self._observe(), self.phases()
 

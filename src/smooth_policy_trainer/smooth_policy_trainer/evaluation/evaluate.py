@@ -32,6 +32,7 @@ from lpn_controller.metrics import smoothness_report
 from lpn_controller.runtime import make_runtime
 import numpy as np
 from sim_bridge.physics import warn_if_mismatch
+from smooth_policy_trainer.config.domain_randomization import DomainRandomizationConfig
 from smooth_policy_trainer.config.env_config import EnvConfig, RandomizationConfig
 from smooth_policy_trainer.config.reader import ConfigError
 from smooth_policy_trainer.config.train_config import config_from_dict
@@ -58,7 +59,8 @@ def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='tab
     # truncated inside it. Only a fall ends an episode here: drifting from the reference root
     # (a training-time termination) is what the world figures measure.
     config = replace(env_config, num_envs=episodes, episode_length_s=seconds + 1.0, seed=seed,
-                     randomization=RandomizationConfig(enabled=False), max_root_drift=0.0)
+                     randomization=RandomizationConfig(enabled=False), max_root_drift=0.0,
+                     domain_randomization=DomainRandomizationConfig())
     env = ImitationEnv(config)
     try:
         joints = PolicyJoints(policy.metadata.joint_names, env.robot, joint_remap)
@@ -68,12 +70,16 @@ def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='tab
         env.close()
 
 
-def evaluate_transfer(policy, home_config, robot_config, joint_remap=None, **options):
+def evaluate_transfer(policy, home_config, robot_config, joint_remap=None, start_on_floor=False,
+                      **options):
     """
     Evaluate a policy on its home task and on another robot model (transfer.py); return both.
 
     ``options`` are evaluate_policy's (episodes, seconds, lpn_mode, seed): the same for both.
+    ``start_on_floor``: both start from reference states standing on their own model's floor
+    (envs/floor_start.py) rather than at the clip's root height.
     """
+    home_config = replace(home_config, start_on_floor=start_on_floor)
     other_config = transfer_env_config(home_config, robot_config, policy.metadata.joint_names,
                                        joint_remap)
     home = evaluate_policy(policy, home_config, **options)

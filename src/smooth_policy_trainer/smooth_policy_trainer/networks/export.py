@@ -48,7 +48,9 @@ def build_policy(actor, normalizer, task, training_config, revision='unknown'):
         physics=str(task.get('physics', 'full')),
         network=NetworkSpec(network['phase_harmonics'], tuple(network['hidden_sizes']),
                             network['activation'], network.get('rank')),
-        git_revision=revision, training_config=dict(training_config))
+        git_revision=revision, training_config=dict(training_config),
+        # The domain randomisation ranges trained with, recorded (the runtime ignores them).
+        randomization=dict(task.get('randomization', {})))
     # The reader's round trip: what is exported here is exactly what the robot will load.
     metadata = metadata_from_dict(metadata_to_dict(metadata), source='<export>')
     weights = actor_weights(actor)

@@ -169,11 +169,14 @@ def test_the_transfer_bench_tabulates_both_models(robot, tmp_path):
     output = tmp_path / 'transfer.json'
     done = subprocess.run(
         [sys.executable, str(BENCH), '--robot-config', str(robot), '--policies', str(POLICY),
-         '--episodes', '1', '--seconds', '0.5', '--output', str(output)],
+         '--episodes', '1', '--seconds', '0.5', '--deployed-seconds', '2.5',
+         '--output', str(output)],
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith('| lpn_')]
-    assert [row.split(' | ')[1] for row in rows] == ['home', 'other']
+    assert [tuple(row.split(' | ')[1:3]) for row in rows] == [
+        (model, start) for model in ('home', 'other')
+        for start in ('clip', 'on floor', 'deployed')]
     written = json.loads(output.read_text())
     # The renamed model is the home model: the bench reads the same figures from both.
     assert written['models']['home']['total_mass_kg'] == pytest.approx(
