@@ -80,6 +80,7 @@ class ModelRandomizer:
         return {
             'body_mass': model.body_mass.copy(),
             'base_ipos': model.body_ipos[self.base_body].copy(),
+            'base_sameframe': int(model.body_sameframe[self.base_body]),
             'base_inertia': model.body_inertia[self.base_body].copy(),
             'friction': model.geom_friction[:, 0].copy(),
             'solref': model.geom_solref.copy(),
@@ -120,6 +121,10 @@ class ModelRandomizer:
         model.body_mass[:] = mass
         model.body_ipos[self.base_body] = nominal['base_ipos'] + (
             0.0 if p.base_com_offset is None else p.base_com_offset)
+        # The compiler marks a body whose inertial frame is its own (body_sameframe) and MuJoCo
+        # then skips body_ipos: a drawn offset needs the frame computed (0: no shortcut).
+        model.body_sameframe[self.base_body] = (nominal['base_sameframe']
+                                                if p.base_com_offset is None else 0)
         model.body_inertia[self.base_body] = nominal['base_inertia'] * (
             1.0 if p.base_inertia_scale is None else p.base_inertia_scale)
         # MuJoCo combines two geoms' friction by their maximum: set the floor and the feet

@@ -1,5 +1,6 @@
 """Per-environment physics parameters, pushes and the late targets of VectorSimulator.step."""
 
+import mujoco
 import numpy as np
 import pytest
 from sim_bridge.randomization import ModelRandomizer, PhysicsParameters, push_bases
@@ -57,6 +58,25 @@ def test_parameters_scale_the_nominal_values_of_the_chosen_environments_only(vec
         models.restore()
     for key, value in models.current().items():
         np.testing.assert_array_equal(value, nominal[key])
+
+
+def test_a_centre_of_mass_offset_moves_the_inertial_frame(vector):
+    models = ModelRandomizer(vector)
+    offset = np.array([0.03, -0.02, 0.015])
+    try:
+        models.apply([1], PhysicsParameters(base_com_offset=offset[None]))
+        vector.reset()
+        env = vector.envs[1]
+        mujoco.mj_forward(env.model, env.data)
+        base = models.base_body
+        rotation = env.data.xmat[base].reshape(3, 3)
+        np.testing.assert_allclose(env.data.xipos[base] - env.data.xpos[base],
+                                   rotation @ (models.nominal[1]['base_ipos'] + offset),
+                                   atol=1e-12)
+    finally:
+        models.restore()
+    assert vector.envs[1].model.body_sameframe[models.base_body] == \
+        models.nominal[1]['base_sameframe']
 
 
 def test_a_randomised_environment_still_steps(vector):
