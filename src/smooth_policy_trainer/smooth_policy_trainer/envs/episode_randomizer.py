@@ -27,7 +27,7 @@ from sim_bridge.randomization import ModelRandomizer, PhysicsParameters, push_ba
 from smooth_policy_trainer.config.domain_randomization import (PHYSICS_GROUPS,
                                                                randomization_metadata)
 from smooth_policy_trainer.envs.episode_sampler import EpisodeSampler
-from smooth_policy_trainer.envs.sensor_delay import NOISE_FIELDS, SensorDelay
+from smooth_policy_trainer.envs.sensor_delay import NOISE_FIELDS, NoSensorDelay, SensorDelay
 
 
 class DomainRandomizer:
@@ -56,7 +56,8 @@ class DomainRandomizer:
         self.time_to_push = np.full(n, np.inf)
         self.last_push = np.zeros((n, 3))      # the latest push of each environment (m/s)
         self.pushes = np.zeros(n, dtype=np.int64)
-        self.sensors = None
+        # The sensors as the policy sees them: late and noisy, or as they are (decided here).
+        self.sensors = NoSensorDelay()
         latency, noise = config.observation_latency, config.observation_noise
         if latency.enabled or noise.enabled:
             self.sensors = SensorDelay(
@@ -95,10 +96,10 @@ class DomainRandomizer:
         limits = self.sim.envs[0].joint_limits
         self.target_history[:, ids] = np.clip(state.joint_positions[ids], limits[:, 0],
                                               limits[:, 1])
-        if self.sensors is not None:
-            self.sensors.reset(ids, _sensor_values(state, odometry),
-                               self.sampler.sensor_latency_steps(len(ids)),
-                               self.sampler.odometry_phase(len(ids)))
+        # Both draws are zeros, drawing nothing, while observation_latency is off.
+        self.sensors.reset(ids, _sensor_values(state, odometry),
+                           self.sampler.sensor_latency_steps(len(ids)),
+                           self.sampler.odometry_phase(len(ids)))
 
     # -- stepping --------------------------------------------------------------------------------
 
@@ -125,15 +126,11 @@ class DomainRandomizer:
 
     def record(self, state, odometry):
         """Take the sensors' samples of the state after a step."""
-        if self.sensors is not None:
-            self.sensors.record(_sensor_values(state, odometry))
+        self.sensors.record(_sensor_values(state, odometry))
 
     def observe(self, state, odometry):
         """Return (joint positions, joint velocities, orientation, angular velocity, odometry)."""
-        if self.sensors is None:
-            return (state.joint_positions, state.joint_velocities, state.imu_orientation,
-                    state.imu_angular_velocity, odometry)
-        seen = self.sensors.observe()
+        seen = self.sensors.seen(_sensor_values(state, odometry))
         return (seen['joint_positions'], seen['joint_velocities'], seen['imu_orientation'],
                 seen['imu_angular_velocity'], seen['linear_velocity'])
 
@@ -163,7 +160,7 @@ class DomainRandomizer:
                 'target_history': self.target_history.copy(),
                 'time_to_push': self.time_to_push.copy(), 'last_push': self.last_push.copy(),
                 'pushes': self.pushes.copy(),
-                'sensors': None if self.sensors is None else self.sensors.get_state()}
+                'sensors': self.sensors.get_state()}
 
     def set_state(self, state):
         """Restore from get_state() and set the saved physics on every model again."""
@@ -174,8 +171,7 @@ class DomainRandomizer:
         for name in ('latency_substeps', 'target_history', 'time_to_push', 'last_push',
                      'pushes'):
             setattr(self, name, np.array(state[name]))
-        if self.sensors is not None:
-            self.sensors.set_state(state['sensors'])
+        self.sensors.set_state(state['sensors'])
 
 
 def _sensor_values(state, odometry):

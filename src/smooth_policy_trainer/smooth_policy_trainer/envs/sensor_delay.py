@@ -85,6 +85,10 @@ class SensorDelay:
                     sample = np.where(fresh[:, None], sample, buffer[previous])
                 buffer[slot] = sample
 
+    def seen(self, values):
+        """Return what the policy sees now (the samples taken, not ``values`` themselves)."""
+        return self.observe()
+
     def observe(self):
         """Return {field: (N, dim)}: each sensor's sample ``latency`` steps old."""
         envs = np.arange(self.num_envs)
@@ -119,6 +123,27 @@ class SensorDelay:
         self.head = int(state['head'])
         self.odometry_clock = np.array(state['odometry_clock'])
         self.rng.bit_generator.state = state['rng']
+
+
+class NoSensorDelay:
+    """Neither sensor latency nor observation noise: the policy sees the sensors as they are."""
+
+    def reset(self, env_ids, values, latency, odometry_phase):
+        """No samples to keep."""
+
+    def record(self, values):
+        """No samples to keep."""
+
+    def seen(self, values):
+        """Return ``values`` ({field: (N, dim)}) as they are."""
+        return values
+
+    def get_state(self):
+        """Nothing to checkpoint."""
+        return None
+
+    def set_state(self, state):
+        """Nothing to restore."""
 
 
 def perturb_quaternion(quaternion_wxyz, rotation_vector):
