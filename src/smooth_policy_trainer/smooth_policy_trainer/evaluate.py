@@ -10,7 +10,8 @@ fair joint RMSE on a trot, but not this), heading drift (deg/s of yaw away from 
 at the end of the surviving episodes), the world-frame figures of world_figures (speeds along and
 across the heading, root position error over time, flight and apex per hop cycle, the gripper's
 world error), survival rate (no fall), and the METHODS.md 8
-smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz), Sm,
+smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz; the mean
+over joints and the power-weighted ratio), Sm,
 action rate and second difference on the commanded actions (after any low-pass filter), jerk
 on the measured joint positions, each computed per episode and averaged, reported with f_s and
 the window length N.
@@ -46,7 +47,7 @@ from smooth_policy_trainer.transfer import (change_lines, PolicyJoints, transfer
 from smooth_policy_trainer.world_figures import WorldLog
 
 MIN_WINDOW = 16          # samples; shorter episodes (early falls) are left out of the metrics
-METRIC_NAMES = ('hfr', 'sm', 'action_rate', 'second_difference', 'jerk')
+METRIC_NAMES = ('hfr', 'hfr_power_weighted', 'sm', 'action_rate', 'second_difference', 'jerk')
 
 
 def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='table', seed=0,
@@ -235,8 +236,9 @@ def format_table(result):
              f"  {'survival rate':<24}{number(result['survival_rate'])}",
              f"  {'mean episode':<24}{number(result['mean_episode_s'])} s"]
     lines += world_lines(result['world'], number)
-    labels = {'hfr': 'HFR (> 10 Hz)', 'sm': 'Sm', 'action_rate': 'action rate',
-              'second_difference': 'second difference', 'jerk': 'jerk'}
+    labels = {'hfr': 'HFR (> 10 Hz)', 'hfr_power_weighted': 'HFR power-weighted', 'sm': 'Sm',
+              'action_rate': 'action rate', 'second_difference': 'second difference',
+              'jerk': 'jerk'}
     for name, figure in result['smoothness'].items():
         lines.append(f"  {labels[name]:<24}{number(figure['value'])} [{figure['unit']}] "
                      f"(f_s = {figure['sample_rate_hz']:g} Hz, N = {figure['window_length']}, "

@@ -33,6 +33,8 @@ CHANGE_FIGURES = (
     ('survival_rate', 'survival rate', '', ('survival_rate',)),
     ('return', 'imitation return', '', ('return',)),
     ('hfr', 'HFR (> 10 Hz)', '', ('smoothness', 'hfr', 'value')),
+    ('hfr_power_weighted', 'HFR power-weighted', '',
+     ('smoothness', 'hfr_power_weighted', 'value')),
     ('sm', 'Sm', '', ('smoothness', 'sm', 'value')),
     ('action_rate', 'action rate', '', ('smoothness', 'action_rate', 'value')),
     ('root_position_error_rms_m', 'root position error', 'm RMS',
