@@ -45,8 +45,8 @@ from smooth_policy_trainer.checkpoint import CHECKPOINT_DIR
 from smooth_policy_trainer.export import git_revision
 from smooth_policy_trainer.offpolicy_config import load_offpolicy_config
 from smooth_policy_trainer.offpolicy_runner import OffPolicyRunner
+from smooth_policy_trainer.study_report import plt, replace_section
 from smooth_policy_trainer.train_config import ConfigError
-from study_report import plt, replace_section
 
 CONFIGS = {'Pendulum-v1': 'td3_pendulum', 'Hopper-v5': 'td3_pave_hopper'}
 METHODS = {'base': ['pave.enabled=false', 'caps.enabled=false'],
