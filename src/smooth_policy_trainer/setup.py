@@ -43,6 +43,7 @@ setup(
             'export = smooth_policy_trainer.export:main',
             'evaluate = smooth_policy_trainer.evaluate:main',
             'train_offpolicy = smooth_policy_trainer.train_offpolicy:main',
+            'study = smooth_policy_trainer.study:main',
         ],
     },
 )

@@ -190,11 +190,18 @@ def pending_specs(args):
 
 def run_locally(specs, parallel, finished):
     """Run the specs as subprocesses, ``parallel`` at a time; ``finished(spec, record, error)``."""
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
+    pool = ThreadPoolExecutor(max_workers=parallel)
+    try:
         futures = {pool.submit(run_in_subprocess, spec): spec for spec in specs}
         for future in as_completed(futures):
             error = future.exception()
             finished(futures[future], None if error else future.result(), error)
+    except KeyboardInterrupt:
+        # The running runs got the signal too and save a checkpoint; start no queued one.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def run_on_ray(specs, args, finished):
@@ -225,6 +232,10 @@ def run_on_ray(specs, args, finished):
         ray.shutdown()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     """Run the study, then build its report; returns the exit status."""
     args = parse_args(argv)
@@ -251,6 +262,7 @@ def main(argv=None):
                   f'{(time.perf_counter() - started) / 60:.1f} min into the study)', flush=True)
 
         if specs:
+            signal.signal(signal.SIGTERM, _interrupt)
             try:
                 if args.local:
                     parallel = args.parallel or max(1, int((os.cpu_count() or 1) //
@@ -261,6 +273,11 @@ def main(argv=None):
             except RuntimeError as error:
                 print(f'study: error: {error}', file=sys.stderr)
                 return 2
+            except KeyboardInterrupt:
+                print(f'study: interrupted; {count[0]} of {len(specs)} runs ended. Run the same '
+                      'command again to skip the finished runs and resume the others from '
+                      'their checkpoints', file=sys.stderr)
+                return 130
     paths = build_report(args.out, args.results, args.section)
     print(f"study: report in {paths['report']}" +
           (f' and {args.results}' if args.results else ''), flush=True)
