@@ -1,6 +1,11 @@
 """The study's targets and time to target: on hand-made evaluations, and a run that stops there."""
 
 import json
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -112,3 +117,34 @@ def test_a_run_stops_at_the_first_evaluation_meeting_its_targets(tmp_path, monke
                                                                     'scale': 1000.0}
     assert config['env']['reward_terms']['root']['scale'] == 200.0
     assert config['env']['observe_heading'] and config['env']['physics'] == 'fast'
+
+
+def test_a_terminated_run_saves_and_resumes_where_it_stopped(tmp_path):
+    args = parse_args(['--tasks', 'trot_arm_wave', '--methods', 'mlp', '--iterations', '40',
+                       '--eval-every', '1', '--out', str(tmp_path), *TINY])
+    spec = run_spec(args, 'trot_arm_wave', 'mlp', 0)
+    spec_path = tmp_path / 'spec.json'
+    spec_path.write_text(json.dumps(spec))
+    progress = Path(spec['run_dir']) / 'progress.json'
+    run = subprocess.Popen([sys.executable, '-m', 'smooth_policy_trainer.study_runs',
+                            str(spec_path), str(tmp_path / 'record.json')],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not progress.is_file() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)
+    output = run.communicate(timeout=120)[0]
+    assert run.returncode == study_runs.INTERRUPTED, output
+    assert 'interrupted at iteration' in output and not (tmp_path / 'record.json').exists()
+    stopped = json.loads(progress.read_text())
+    assert 1 <= stopped['iteration'] < 40
+
+    # Started again (here with a cap of 'stopped + 2'): it continues from the checkpoint.
+    spec['cap'] = stopped['iteration'] + 2
+    spec_path.write_text(json.dumps(spec))
+    assert study_runs.main([str(spec_path), str(tmp_path / 'record.json')]) == 0
+    record = json.loads((tmp_path / 'record.json').read_text())
+    assert record['resumed'] == 1 and record['iterations'] == spec['cap']
+    assert [e['iteration'] for e in record['evaluations']] == list(range(1, spec['cap'] + 1))
+    assert record['evaluations'][:stopped['iteration']] == stopped['evaluations']
+    assert record['train_s'] >= stopped['train_s']
