@@ -218,8 +218,10 @@ def run_on_ray(specs, args, finished):
     try:
         print(f"ray: {ray.cluster_resources().get('CPU', 0):g} CPUs, "
               f"{ray.cluster_resources().get('GPU', 0):g} GPUs in the cluster", flush=True)
+        # A run whose worker or node dies is started again (from its checkpoint where the node
+        # sees the same --out); a run that fails by itself is not.
         task = ray.remote(run_in_subprocess).options(num_cpus=args.cpus_per_run,
-                                                     num_gpus=args.gpus_per_run)
+                                                     num_gpus=args.gpus_per_run, max_retries=2)
         waiting = {task.remote(spec): spec for spec in specs}
         while waiting:
             (done,), _ = ray.wait(list(waiting), num_returns=1)
