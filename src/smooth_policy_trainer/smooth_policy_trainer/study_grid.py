@@ -133,6 +133,9 @@ FIGURE_PATHS = {
     'joint_rmse_rad': ('joint_rmse_rad',),
     'end_effector_rmse_m': ('end_effector_rmse_m',),
     'survival_rate': ('survival_rate',),
+    # Where evaluation reports them (issue 31): episodes that fell, and that went unstable.
+    'fall_rate': ('fall_rate',),
+    'unstable_rate': ('unstable_rate',),
     'forward_speed_m_s': ('forward_speed_m_s',),
     'lateral_speed_m_s': ('lateral_speed_m_s',),
     'heading_drift_deg_per_s': ('heading_drift_deg_per_s',),
