@@ -212,7 +212,13 @@ def run_on_ray(specs, args, finished):
         raise RuntimeError('the study runs on Ray unless --local: pip install ray (pinned in '
                            'requirements.txt), or pass --local') from None
     if args.address:
-        ray.init(address=args.address, logging_level='WARNING')
+        try:
+            ray.init(address=args.address, logging_level='WARNING')
+        except (ConnectionError, RuntimeError) as error:
+            raise RuntimeError(
+                f'cannot join the Ray cluster at {args.address}: {str(error).splitlines()[-1]} '
+                '(is `ray start --head` running there? A cluster with token authentication '
+                'needs RAY_AUTH_MODE=token and its token here: ray get-auth-token)') from None
     else:
         ray.init(include_dashboard=False, logging_level='WARNING')
     try:
