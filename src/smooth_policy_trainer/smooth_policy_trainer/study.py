@@ -220,7 +220,9 @@ def run_on_ray(specs, args, finished):
                 '(is `ray start --head` running there? A cluster with token authentication '
                 'needs RAY_AUTH_MODE=token and its token here: ray get-auth-token)') from None
     else:
-        ray.init(include_dashboard=False, logging_level='WARNING')
+        # 'local': a new Ray of our own, even where `ray start` left a cluster address behind
+        # (ray.init() would join it, or wait on it when it is gone).
+        ray.init(address='local', include_dashboard=False, logging_level='WARNING')
     try:
         print(f"ray: {ray.cluster_resources().get('CPU', 0):g} CPUs, "
               f"{ray.cluster_resources().get('GPU', 0):g} GPUs in the cluster", flush=True)
