@@ -27,8 +27,8 @@ from pathlib import Path
 import sys
 from types import SimpleNamespace
 
+from bench_runs import evaluate_run, train_run
 import numpy as np
-from smoothness_study import evaluate_run, train_run
 
 OURS = ('normalizer.epsilon=1e-8', 'normalizer.std_offset=0')
 RSL_RL = ('normalizer.epsilon=0', 'normalizer.std_offset=0.01')

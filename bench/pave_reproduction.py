@@ -43,10 +43,10 @@ import time
 import numpy as np
 from smooth_policy_trainer.config.offpolicy_config import load_offpolicy_config
 from smooth_policy_trainer.config.reader import ConfigError
+from smooth_policy_trainer.evaluation.study_report import plt, replace_section
 from smooth_policy_trainer.runners.checkpoint import CHECKPOINT_DIR
 from smooth_policy_trainer.runners.common import git_revision
 from smooth_policy_trainer.runners.offpolicy_runner import OffPolicyRunner
-from study_report import plt, replace_section
 
 CONFIGS = {'Pendulum-v1': 'td3_pendulum', 'Hopper-v5': 'td3_pave_hopper'}
 METHODS = {'base': ['pave.enabled=false', 'caps.enabled=false'],

@@ -6,7 +6,7 @@ Sim-to-sim transfer between the physics configurations: train in one, evaluate i
         [--num-envs 64] [--set key=value ...] [--out runs/sim_to_sim] [--output JSON]
 
 A policy trained in ``fast`` and one trained in ``full`` (the same config and budget; each in its
-own process, by smoothness_study.train_run, so a finished run is reused and an interrupted one
+own process, by bench_runs.train_run, so a finished run is reused and an interrupted one
 resumes) are each evaluated in both configurations by smooth_policy_trainer.evaluate
 .evaluate_policy: the training run's environment (env_config_for) with only env.physics
 replaced. ``--full-policy`` / ``--fast-policy`` take an exported policy instead of training (the
@@ -31,8 +31,8 @@ import sys
 from types import SimpleNamespace
 import warnings
 
+from bench_runs import train_run
 import numpy as np
-from smoothness_study import train_run
 
 PHYSICS = ('full', 'fast')
 TOLERANCE = 0.05

@@ -7,7 +7,7 @@ Task formulation ablation: which observation and reward terms make the robot mov
         [--output JSON]
 
 Each variant adds switches to the config (fast physics for all, so a run costs about 100 s per
-300 iterations here); every run trains in its own process (smoothness_study.train_run: a
+300 iterations here); every run trains in its own process (bench_runs.train_run: a
 finished run is reused, an interrupted one resumes) and its exported policy is evaluated through
 the numpy runtime (evaluate_policy, 20 episodes of 10 s). The table puts the world-frame figures
 first (forward and lateral speed, heading drift, root position error), then joint RMSE and HFR,
@@ -20,8 +20,8 @@ from pathlib import Path
 import sys
 from types import SimpleNamespace
 
+from bench_runs import train_run
 import numpy as np
-from smoothness_study import train_run
 
 VELOCITY = ('env.base_linear_velocity.enabled=true',)
 HEADING = ('env.observe_heading=true',)

@@ -1,42 +1,49 @@
-"""bench/smoothness_study.py on a tiny budget: every method trains, the study runs end to end."""
+"""
+The study command on a tiny budget: every method trains, runs on Ray and locally, resumes.
+
+``python -m smooth_policy_trainer.study`` (bench/smoothness_study.py only calls it).
+"""
 
 import json
+import os
 from pathlib import Path
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 from smooth_policy_trainer.config.reader import config_to_dict
 from smooth_policy_trainer.config.train_config import load_config
+from smooth_policy_trainer.evaluation.study_grid import BASE_CONFIG, BASE_OVERRIDES, METHODS, TASKS
 from smooth_policy_trainer.networks.export import build_policy
 from smooth_policy_trainer.runners.ppo_runner import Runner
 
-SCRIPT = Path(__file__).resolve().parents[1] / 'smoothness_study.py'
 TINY_SETTINGS = ['ppo.num_steps=4', 'ppo.num_minibatches=1']
-TINY = ['--tasks', 'hop', '--seeds', '0', '--iterations', '1', '--num-envs', '2',
-        '--set', TINY_SETTINGS[0], '--set', TINY_SETTINGS[1],
-        '--eval-episodes', '1', '--eval-seconds', '1', '--methods', 'mlp', 'low_pass']
-pytestmark = pytest.mark.skipif(not SCRIPT.is_file(),
-                                reason='bench/ is not part of an installed package')
+TINY = ['--num-envs', '2', '--set', TINY_SETTINGS[0], '--set', TINY_SETTINGS[1],
+        '--eval-episodes', '1', '--eval-seconds', '1']
+BENCH = Path(__file__).resolve().parents[3] / 'bench' / 'smoothness_study.py'
 
 
-def study_methods():
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        from smoothness_study import BASE_CONFIG, METHODS
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return BASE_CONFIG, METHODS
+def study(*arguments, **options):
+    """Run the study command in its own process group; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, '-m', 'smooth_policy_trainer.study', *arguments],
+                          capture_output=True, text=True, timeout=300, **options)
 
 
-@pytest.mark.parametrize('method', list(study_methods()[1]) if SCRIPT.is_file() else [])
+def records(out):
+    """Return {run name: record} of the records a study wrote under ``out``."""
+    return {str(path.relative_to(out / 'results').with_suffix('')): json.loads(path.read_text())
+            for path in sorted((out / 'results').glob('*/*/seed*.json'))}
+
+
+@pytest.mark.parametrize('method', list(METHODS))
 def test_every_study_method_trains_and_exports(method, tmp_path):
     # In process, one iteration each: every switch the study sets reaches a working runner.
-    base, methods = study_methods()
-    overrides = ['env.clip=hop', 'env.num_envs=2', 'run.eval_every=0', *TINY_SETTINGS,
-                 *methods[method][1]]
-    runner = Runner(load_config(base, overrides), tmp_path, progress=False)
+    overrides = [*BASE_OVERRIDES, *TASKS['hop'].overrides, *METHODS[method][1], 'env.clip=hop',
+                 'env.num_envs=2', 'run.eval_every=0', *TINY_SETTINGS]
+    runner = Runner(load_config(BASE_CONFIG, overrides), tmp_path, progress=False)
     try:
         scalars = runner.step()
         policy = build_policy(runner.ppo.actor, runner.normalizer, runner.env.policy_metadata(),
@@ -47,65 +54,76 @@ def test_every_study_method_trains_and_exports(method, tmp_path):
     assert policy.metadata.kind == runner.config.policy.kind
 
 
-def test_the_study_runs_end_to_end_and_writes_its_tables(tmp_path):
-    results = tmp_path / 'docs' / 'results.md'
-    results.parent.mkdir()
-    results.write_text('# Results\n\nA discussion that a rerun must keep.\n')
-    command = [sys.executable, str(SCRIPT), *TINY, '--out', str(tmp_path / 'runs'),
-               '--results', str(results), '--figures', str(tmp_path / 'docs' / 'study')]
-    first = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert first.returncode == 0, first.stdout + first.stderr
-
-    methods = {name: study_methods()[1][name] for name in ('mlp', 'low_pass')}
-    text = results.read_text()
-    assert 'A discussion that a rerun must keep.' in text
-    for label, _ in methods.values():
-        assert f'| {label} |' in text
-    for name in ('hop_spectra.png', 'hop_return_vs_time.png', 'results.json'):
-        assert (tmp_path / 'docs' / 'study' / name).stat().st_size > 0
-    assert '](study/hop_spectra.png)' in text
-    summary = json.loads((tmp_path / 'docs' / 'study' / 'results.json').read_text())['summary']
-    assert set(summary['hop']) == set(methods)
-    for figures in summary['hop'].values():
-        assert figures['peak_rss_mib'][0] > 0
-        assert 0.0 <= figures['survival'][0] <= 1.0
-
-    # A second invocation finds every run finished: no training (the logs do not grow), and
-    # the report is rebuilt in place.
-    logs = sorted((tmp_path / 'runs').glob('hop/*/seed0.log'))
-    assert len(logs) == len(methods)
-    sizes = [log.stat().st_size for log in logs]
-    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert [log.stat().st_size for log in logs] == sizes
-    assert results.read_text().count('<!-- study:main:begin -->') == 1
-
-
-def test_the_offpolicy_method_joins_the_study_with_its_own_budget(tmp_path):
-    results = tmp_path / 'results.md'
-    tiny_td3 = ['learner.learning_starts=20', 'learner.batch_size=8', 'actor.hidden_sizes=[8]',
-                'critic.hidden_sizes=[8]', 'run.eval_every=0', 'run.log_every=8',
-                'run.diagnostic_samples=8', 'env.num_envs=2']
-    command = [sys.executable, str(SCRIPT), '--tasks', 'hop', '--seeds', '0', '--methods',
-               'td3_pave', '--offpolicy-steps', '40', '--eval-episodes', '1',
-               '--eval-seconds', '1', '--out', str(tmp_path / 'runs'), '--results',
-               str(results), '--figures', str(tmp_path / 'figures'),
-               *sum((['--offpolicy-set', item] for item in tiny_td3), [])]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+def test_the_study_on_embedded_ray_writes_one_record_per_run(tmp_path):
+    out = tmp_path / 'study'
+    done = study('--tasks', 'trot_arm_wave', '--methods', 'lpn_jacobian', 'mlp', '--seeds', '0',
+                 '--iterations', '4', '--out', str(out), *TINY)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert 'ray:' in done.stdout      # an embedded Ray ran the runs
+    found = records(out)
+    assert set(found) == {'trot_arm_wave/lpn_jacobian/seed0', 'trot_arm_wave/mlp/seed0'}
+    for record in found.values():
+        # Four tiny iterations cannot trot at 0.45 m/s: not reached, evaluated at the cap.
+        assert 'time_to_target_s' in record and record['time_to_target_s'] is None
+        assert not record['reached'] and record['stopped'] == 'cap'
+        assert record['iterations'] == record['cap_iterations'] == 4
+        assert record['figures_at_cap']['survival_rate'] is not None
+        assert record['unmet_at_cap'] and record['peak_rss_mib'] > 0
+        assert [e['iteration'] for e in record['evaluations']] == [4]
+        assert record['curve']['iteration'] == [4] and record['curve']['env_steps'] == [32]
+    report = (out / 'report' / 'report.md').read_text()
+    assert '| LPN + Jacobian penalty (w 0.05) | 0/1 |' in report
+    assert (out / 'report' / 'trot_arm_wave_pareto.png').stat().st_size > 0
 
-    run_dir = tmp_path / 'runs' / 'hop' / 'td3_pave' / 'seed0'
-    config = (run_dir / 'config.yaml').read_text()
-    assert 'clip: hop' in config and 'total_steps: 40' in config
-    assert 'enabled: true' in config.split('pave:')[1].split('caps:')[0]
-    assert (run_dir / 'policy').is_dir()
+
+def test_a_killed_local_study_resumes_and_skips_finished_runs(tmp_path):
+    out = tmp_path / 'study'
+    grid = ['--tasks', 'hop', '--methods', 'mlp', 'low_pass', '--seeds', '0', '--iterations',
+            '3', '--eval-every', '1', '--out', str(out), '--local', '--parallel', '1', *TINY]
+    command = [sys.executable, '-m', 'smooth_policy_trainer.study', *grid]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not records(out) and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)   # the study and its run, as a lost machine
+        first.wait()
+    before = records(out)
+    assert list(before) == ['hop/mlp/seed0'], 'the first run should end before the kill'
+    finished_log = out / 'runs' / 'hop' / 'mlp' / 'seed0' / 'train.log'
+    log_size = finished_log.stat().st_size
+
+    second = study(*grid)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert '1 runs to train, 1 finished before (skipped)' in second.stdout
+    after = records(out)
+    assert set(after) == {'hop/mlp/seed0', 'hop/low_pass/seed0'}
+    assert after['hop/mlp/seed0'] == before['hop/mlp/seed0']     # not trained again
+    assert finished_log.stat().st_size == log_size
+    assert after['hop/low_pass/seed0']['iterations'] == 3
+
+    # A higher cap continues the finished runs from their last checkpoint, not from scratch.
+    third = study(*grid[:grid.index('--iterations') + 1], '5',
+                  *grid[grid.index('--iterations') + 2:])
+    assert third.returncode == 0, third.stdout + third.stderr
+    extended = records(out)['hop/mlp/seed0']
+    assert extended['iterations'] == 5 and extended['resumed'] == 1
+    assert [e['iteration'] for e in extended['evaluations']] == [1, 2, 3, 4, 5]
+    assert extended['evaluations'][:3] == before['hop/mlp/seed0']['evaluations']
+    report = (out / 'report' / 'report.md').read_text()
+    assert 'MLP + low-pass filter (alpha 0.5) | 0/1' in report
+
+
+@pytest.mark.skipif(not BENCH.is_file(), reason='bench/ is not part of an installed package')
+def test_the_bench_script_calls_the_study_and_rebuilds_the_report(tmp_path):
+    results = tmp_path / 'results.md'
+    results.write_text('# Results\n\nA discussion that a rebuild must keep.\n')
+    done = subprocess.run([sys.executable, str(BENCH), '--report-only', '--out',
+                           str(tmp_path / 'study'), '--results', str(results)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
     text = results.read_text()
-    assert '| TD3 + PAVE (40 transitions) |' in text
-    assert 'Off-policy runs: 40 env transitions each' in text
-    summary = json.loads((tmp_path / 'figures' / 'results.json').read_text())['summary']
-    # s / iteration: the time of as many transitions as one PPO iteration (64 x 24) collects.
-    iteration_s = summary['hop']['td3_pave']['iteration_s'][0]
-    assert iteration_s is not None and iteration_s > 0
-    # Its training curve is left out of the return-against-time plot (PPO runs only).
-    assert not (tmp_path / 'figures' / 'hop_return_vs_time.png').exists()
-    assert (tmp_path / 'figures' / 'hop_spectra.png').stat().st_size > 0
+    assert 'A discussion that a rebuild must keep.' in text
+    assert text.count('<!-- study:targets:begin -->') == 1 and 'No run records yet.' in text

@@ -43,6 +43,7 @@ setup(
             'export = smooth_policy_trainer.cli.export:main',
             'evaluate = smooth_policy_trainer.cli.evaluate:main',
             'train_offpolicy = smooth_policy_trainer.cli.train_offpolicy:main',
+            'study = smooth_policy_trainer.cli.study:main',
         ],
     },
 )

@@ -284,8 +284,8 @@ def unique_labels(paths: Sequence[Path]) -> List[str]:
 
 def format_table(analyses: Sequence[BagAnalysis]) -> str:
     """Return the overall figures as a text table, one row per bag, with f_s and N."""
-    header = (f"{'bag':<20} {'topic':<26} {'f_s Hz':>7} {'N':>7} {'HFR':>9} {'Sm':>9} "
-              f"{'act.rate':>9} {'2nd diff':>9} {'jerk':>10}")
+    header = (f"{'bag':<20} {'topic':<26} {'f_s Hz':>7} {'N':>7} {'HFR':>9} {'HFR pw':>9} "
+              f"{'Sm':>9} {'act.rate':>9} {'2nd diff':>9} {'jerk':>10}")
     lines = [header, '-' * len(header)]
     notes = []
     for analysis in analyses:
@@ -298,7 +298,8 @@ def format_table(analyses: Sequence[BagAnalysis]) -> str:
 
         lines.append(f"{analysis.label[:20]:<20} {report['action_topic'][:26]:<26} "
                      f"{report['sample_rate_hz']:>7.4g} {report['window_length']:>7} "
-                     f"{value('hfr'):>9} {value('sm'):>9} {value('action_rate'):>9} "
+                     f"{value('hfr'):>9} {value('hfr_power_weighted'):>9} {value('sm'):>9} "
+                     f"{value('action_rate'):>9} "
                      f"{value('second_difference'):>9} {value('jerk'):>10}")
         if report['topic_note']:
             notes.append(f"{analysis.label}: {report['topic_note']}")
@@ -310,7 +311,8 @@ def format_table(analyses: Sequence[BagAnalysis]) -> str:
                          f"longest {report['gaps']['largest_s']:.3f} s (interpolated)")
         if figures['jerk'] is None:
             notes.append(f"{analysis.label}: {report['jerk_source']['note']}")
-    units = (f'HFR: power fraction above {analyses[0].cutoff_hz:g} Hz; Sm: action units; '
+    units = (f'HFR: power fraction above {analyses[0].cutoff_hz:g} Hz, mean over joints; HFR pw: '
+             "the same over all joints' power pooled (power-weighted); Sm: action units; "
              'action rate and 2nd diff: action units per step (L2 over joints); jerk: RMS '
              'position units/s^3 of the measured joints')
     return '\n'.join(lines + ['', units] + [f'note: {note}' for note in notes])

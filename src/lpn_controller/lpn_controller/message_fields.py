@@ -143,6 +143,7 @@ def monitor_diagnostic(report: MonitorReport) -> Tuple[int, str, List[Tuple[str,
         ('window_length', str(report.window_length)),
         ('samples', str(report.samples)),
         ('hfr', figure(report.hfr)),
+        ('hfr_power_weighted', figure(report.hfr_power_weighted)),
         ('sm', figure(report.sm)),
         ('action_rate', figure(report.action_rate)),
     ]

@@ -7,6 +7,10 @@ per dimension and averages over dimensions (action rate and second difference in
 L2 norm over dimensions, as defined). Each returns a :class:`MetricResult` that carries the
 sample rate f_s and the window length N with the figure, as every reported figure must.
 
+HFR comes two ways: the mean over joints of each joint's ratio (METHODS.md 8, the paper's) and
+the power-weighted ratio (all joints' power above the cut-off over all their power), which does
+not let a near-still joint's noise speak for the motion.
+
 Units: HFR is a ratio in [0, 1]. Sm has the signal's units (amplitude times normalised
 frequency). Action rate and second difference have the signal's units per control step (rad per
 step for joint-target offsets). Jerk is in the position's units per s^3 (rad/s^3).
@@ -84,34 +88,71 @@ def power_spectral_density(actions: np.ndarray, sample_rate_hz: float,
                               nperseg=segment, detrend=False, scaling='density', axis=0)
 
 
+def _band_powers(series: np.ndarray, sample_rate_hz: float, cutoff_hz: float,
+                 segment_length: Optional[int], name: str):
+    """Return (power above the cut-off, power above 0 Hz) per dimension and the segment used."""
+    rate = _check_rate(sample_rate_hz)
+    if not 0.0 < cutoff_hz < rate / 2.0:
+        raise ValueError(f'{name}: cut-off {cutoff_hz} Hz must lie between 0 and the Nyquist '
+                         f'frequency {rate / 2.0} Hz')
+    length = series.shape[0]
+    segment = min(length, DEFAULT_SEGMENT_LENGTH) if segment_length is None else segment_length
+    frequencies, power = power_spectral_density(series, rate, segment)
+    return (power[frequencies > cutoff_hz].sum(axis=0), power[frequencies > 0.0].sum(axis=0),
+            segment)
+
+
+def _power_floor(series: np.ndarray, sample_rate_hz: float) -> np.ndarray:
+    # Relative floor: a constant's PSD is round-off, which must not read as high frequency.
+    scale = np.maximum(np.abs(series).max(axis=0), 1e-300)
+    return 1e-24 * scale ** 2 * series.shape[0] / sample_rate_hz
+
+
 def high_frequency_ratio(actions: np.ndarray, sample_rate_hz: float,
                          cutoff_hz: float = DEFAULT_CUTOFF_HZ,
                          segment_length: Optional[int] = None) -> MetricResult:
     """
-    Return HFR, the fraction of signal power above ``cutoff_hz``.
+    Return HFR, the fraction of signal power above ``cutoff_hz`` (the mean over dimensions).
 
     Per dimension: the mean is removed, the Welch PSD P(f) is taken with a Hann window
     (``segment_length`` samples per segment, default min(N, 256), half overlap), and
     HFR = sum_{f > f_c} P(f) / sum_{f > 0} P(f). A dimension with no power (a constant) has HFR 0.
-    The figure is the mean over dimensions.
+    The figure is the mean over dimensions, so a near-still dimension weighs as much as one
+    that drives the motion; power_weighted_high_frequency_ratio weighs each by its power.
     """
     series = _as_time_series(actions, 4, 'high_frequency_ratio')
-    rate = _check_rate(sample_rate_hz)
-    if not 0.0 < cutoff_hz < rate / 2.0:
-        raise ValueError(f'cut-off {cutoff_hz} Hz must lie between 0 and the Nyquist frequency '
-                         f'{rate / 2.0} Hz')
-    length = series.shape[0]
-    segment = min(length, DEFAULT_SEGMENT_LENGTH) if segment_length is None else segment_length
-    frequencies, power = power_spectral_density(series, rate, segment)
-    total = power[frequencies > 0.0].sum(axis=0)
-    high = power[frequencies > cutoff_hz].sum(axis=0)
-    # Relative floor: a constant's PSD is round-off, which must not read as high frequency.
-    scale = np.maximum(np.abs(series).max(axis=0), 1e-300)
-    has_power = total > (1e-24 * scale ** 2 * length / rate)
+    high, total, segment = _band_powers(series, sample_rate_hz, cutoff_hz, segment_length,
+                                        'high_frequency_ratio')
+    has_power = total > _power_floor(series, sample_rate_hz)
     per_dimension = np.where(has_power, high / np.where(has_power, total, 1.0), 0.0)
-    return MetricResult('hfr', float(per_dimension.mean()), 'ratio', rate, length,
-                        per_dimension, {'cutoff_hz': float(cutoff_hz),
-                                        'segment_length': int(segment)})
+    return MetricResult('hfr', float(per_dimension.mean()), 'ratio', float(sample_rate_hz),
+                        series.shape[0], per_dimension,
+                        {'cutoff_hz': float(cutoff_hz), 'segment_length': int(segment)})
+
+
+def power_weighted_high_frequency_ratio(actions: np.ndarray, sample_rate_hz: float,
+                                        cutoff_hz: float = DEFAULT_CUTOFF_HZ,
+                                        segment_length: Optional[int] = None) -> MetricResult:
+    """
+    Return the power-weighted HFR: all power above ``cutoff_hz`` over all power, every dimension.
+
+    The same Welch PSD as high_frequency_ratio, summed over dimensions before the ratio:
+    sum_j sum_{f > f_c} P_j(f) / sum_j sum_{f > 0} P_j(f). Each dimension counts by its power, so
+    a joint that stands nearly still (whose tiny variation may be mostly high frequency) adds
+    little, and the figure is the share of the motion's power that is high frequency. The
+    dimensions must share units (joint-target offsets in rad). ``per_dimension`` holds each
+    dimension's high-frequency power over the total power of all dimensions: the shares sum to
+    the figure. A signal with no power at all has 0.
+    """
+    series = _as_time_series(actions, 4, 'power_weighted_high_frequency_ratio')
+    high, total, segment = _band_powers(series, sample_rate_hz, cutoff_hz, segment_length,
+                                        'power_weighted_high_frequency_ratio')
+    has_power = total > _power_floor(series, sample_rate_hz)
+    high, all_power = np.where(has_power, high, 0.0), float(np.where(has_power, total, 0.0).sum())
+    per_dimension = high / all_power if all_power > 0.0 else np.zeros_like(high)
+    return MetricResult('hfr_power_weighted', float(per_dimension.sum()), 'ratio',
+                        float(sample_rate_hz), series.shape[0], per_dimension,
+                        {'cutoff_hz': float(cutoff_hz), 'segment_length': int(segment)})
 
 
 def caps_smoothness(actions: np.ndarray, sample_rate_hz: float,
@@ -191,6 +232,8 @@ def smoothness_report(actions: np.ndarray, sample_rate_hz: float,
     """Return every action metric (and jerk when joint positions are given), keyed by name."""
     report = {
         'hfr': high_frequency_ratio(actions, sample_rate_hz, cutoff_hz),
+        'hfr_power_weighted': power_weighted_high_frequency_ratio(actions, sample_rate_hz,
+                                                                  cutoff_hz),
         'sm': caps_smoothness(actions, sample_rate_hz, pave_normalisation),
         'action_rate': action_rate(actions, sample_rate_hz),
         'second_difference': second_difference(actions, sample_rate_hz),

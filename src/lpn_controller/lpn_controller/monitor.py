@@ -97,6 +97,8 @@ class MonitorReport:
     sm: Optional[float] = None
     action_rate: Optional[float] = None
     per_joint: Dict[str, JointSmoothness] = field(default_factory=dict)
+    # Reported, not graded: all joints' power above the cut-off over all their power.
+    hfr_power_weighted: Optional[float] = None
 
 
 class SmoothnessMonitor:
@@ -150,6 +152,8 @@ class SmoothnessMonitor:
         window = self.window()
         config = self.config
         hfr = metrics.high_frequency_ratio(window, self.sample_rate_hz, config.cutoff_hz)
+        hfr_weighted = metrics.power_weighted_high_frequency_ratio(window, self.sample_rate_hz,
+                                                                   config.cutoff_hz)
         sm = metrics.caps_smoothness(window, self.sample_rate_hz)
         rate = metrics.action_rate(window, self.sample_rate_hz)
         judged_hfr = window.std(axis=0) >= config.hfr_min_std
@@ -178,4 +182,5 @@ class SmoothnessMonitor:
                 parts.insert(0, f'action_rate {rate.value:.3g}')
             message = f'{Level(level).name}: ' + '; '.join(parts)
         return MonitorReport(Level(level), message, self.sample_rate_hz, self.window_length,
-                             self._count, hfr.value, sm.value, rate.value, per_joint)
+                             self._count, hfr.value, sm.value, rate.value, per_joint,
+                             hfr_weighted.value)

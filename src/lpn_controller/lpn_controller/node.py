@@ -32,12 +32,12 @@ from lpn_controller.joint_map import forward_controller_mismatch, JointMapError
 from lpn_controller.message_fields import (
     command_fields, imu_fields, joint_state_fields, monitor_diagnostic, odometry_fields,
     safety_diagnostic)
-from lpn_controller.monitor import MonitorConfig
+from lpn_controller.node_parameters import NODE_PARAMETERS, Unset
 from lpn_controller.policy_format import load_policy
 from lpn_controller.policy_metadata import PolicyFormatError
 from lpn_controller.safe_stop import SafeStopPlanner, stop_hint
-from lpn_controller.safety import SafetyConfig, SafetyMode
-from lpn_controller.state_inputs import InvalidInput, OdometryConfig
+from lpn_controller.safety import SafetyMode
+from lpn_controller.state_inputs import InvalidInput
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rcl_interfaces.srv import GetParameters
@@ -55,105 +55,6 @@ from std_srvs.srv import Trigger
 _DIAGNOSTIC_LEVELS = {0: DiagnosticStatus.OK, 1: DiagnosticStatus.WARN,
                       2: DiagnosticStatus.ERROR}
 
-# Defaults come from the plain-Python configs, so they are written down once.
-_SAFETY = SafetyConfig()
-_MONITOR = MonitorConfig()
-_ODOMETRY = OdometryConfig()
-
-# (name, default or Parameter.Type for "unset", description)
-_PARAMETERS = (
-    ('policy_path', '', 'Exported policy directory or .tar.gz/.zip archive (required).'),
-    ('lpn_mode', 'table', "LPN evaluation: 'table' (interpolated K/k table) or 'exact'."),
-    ('lpn_table_bins', 200, 'Phase bins of the LPN table.'),
-    ('control_rate_hz', Parameter.Type.DOUBLE,
-     'Override of the policy control rate in Hz; unset uses the policy metadata.'),
-    ('joint_remap', Parameter.Type.STRING_ARRAY,
-     "Renames, 'policy_joint:robot_joint' per entry, for robots whose names differ."),
-    ('joint_lower_limits', Parameter.Type.DOUBLE_ARRAY,
-     'Lower joint limits in rad, policy joint order; unset uses the policy metadata.'),
-    ('joint_upper_limits', Parameter.Type.DOUBLE_ARRAY,
-     'Upper joint limits in rad, policy joint order; unset uses the policy metadata.'),
-    ('joint_states_topic', '/joint_states', 'sensor_msgs/JointState input.'),
-    ('imu_topic', '/imu', 'sensor_msgs/Imu input (orientation and body angular velocity).'),
-    ('odom_topic', '/odom',
-     'nav_msgs/Odometry input, read by a policy observing base_linear_velocity (the twist) '
-     "and under orientation_source 'odometry' (the pose orientation). Empty: no odometry; "
-     'such a policy is then refused.'),
-    ('odom_twist_frame', _ODOMETRY.twist_frame,
-     "Frame of the odometry twist: 'child' (the body, as nav_msgs specifies) or 'odom' (the "
-     "pose's frame, as Spot's driver publishes it), then rotated into the body with the same "
-     "message's orientation."),
-    ('odom_timeout_s', _ODOMETRY.timeout_s,
-     'Damping when the odometry (if read) is older (s); apart from state_timeout_s, since '
-     "a driver's odometry often comes slower than its joint states (Spot: 50 Hz)."),
-    ('orientation_source', _ODOMETRY.orientation_source,
-     "Body orientation (gravity, tilt, heading) from the 'imu' or from the 'odometry' pose, "
-     "for a driver whose IMU orientation is not the body's."),
-    ('command_topic', '~/command',
-     'std_msgs/Float64MultiArray task command, used if the policy observes a command.'),
-    ('joint_targets_topic', '/joint_commands',
-     'sensor_msgs/JointState position targets output (sim_bridge listens here).'),
-    ('use_float64_array', False,
-     'Also publish targets as std_msgs/Float64MultiArray for a ros2_control forward controller.'),
-    ('float64_array_topic', '/forward_position_controller/commands',
-     'Topic of the Float64MultiArray targets.'),
-    ('float64_array_joint_order', Parameter.Type.STRING_ARRAY,
-     'Robot joint names in Float64MultiArray order; unset uses the policy order.'),
-    ('held_joint_names', Parameter.Type.STRING_ARRAY,
-     'Robot joints in float64_array_joint_order the policy does not drive (a gripper): the '
-     'controller holds them, interpolated and limited like the rest.'),
-    ('held_joint_holds', Parameter.Type.STRING_ARRAY,
-     "Per held joint: 'measured' (the position read at engagement) or a fixed target (rad)."),
-    ('held_joint_lower_limits', Parameter.Type.DOUBLE_ARRAY, 'Per held joint: lower limit (rad).'),
-    ('held_joint_upper_limits', Parameter.Type.DOUBLE_ARRAY, 'Per held joint: upper limit (rad).'),
-    ('forward_controller_node', '',
-     "The forward controller's node (e.g. /forward_position_controller): its `joints` "
-     'parameter is read at start-up and must equal forward_controller_joints; empty: no check.'),
-    ('forward_controller_joints', Parameter.Type.STRING_ARRAY,
-     "The forward controller's `joints` as the profile lists them (without a namespace "
-     'prefix, which the controller adds itself).'),
-    ('forward_controller_check_timeout_s', 3.0,
-     "Seconds to wait for the forward controller's parameter service; past them the order is "
-     'not checked (warning).'),
-    ('state_timeout_s', _SAFETY.state_timeout_s,
-     'Watchdog: damping when joint states or IMU are older (s).'),
-    ('frozen_imu_timeout_s', _SAFETY.frozen_imu_timeout_s,
-     'Damping when the IMU readings stay bit-identical for longer (s): a frozen driver '
-     'republishing its last sample; 0 turns the check off (a noise-free simulated IMU).'),
-    ('max_tilt_rad', _SAFETY.max_tilt_rad,
-     'Damping when the body tilts further from upright (rad); raise to pi for flips.'),
-    ('interpolation_duration_s', _SAFETY.interpolation_duration_s,
-     'Time to move smoothly to the default pose (s).'),
-    ('passive_extra_damping', 0.0,
-     'Extra passive damping in N m s/rad, commanded through position targets.'),
-    ('monitor_window_s', _MONITOR.window_s, 'Smoothness monitor sliding window (s).'),
-    ('monitor_cutoff_hz', _MONITOR.cutoff_hz, 'HFR cut-off frequency (Hz).'),
-    ('hfr_warn', _MONITOR.hfr.as_parameters()[0], 'HFR WARN threshold (ratio); 0 disables.'),
-    ('hfr_error', _MONITOR.hfr.as_parameters()[1], 'HFR ERROR threshold (ratio); 0 disables.'),
-    ('sm_warn', _MONITOR.sm.as_parameters()[0],
-     'CAPS Sm WARN threshold; grows with window and amplitude; 0 (default) disables.'),
-    ('sm_error', _MONITOR.sm.as_parameters()[1],
-     'CAPS Sm ERROR threshold; grows with window and amplitude; 0 (default) disables.'),
-    ('action_rate_warn', _MONITOR.action_rate.as_parameters()[0],
-     'Action rate WARN threshold (rad per step, L2 norm over joints); 0 disables.'),
-    ('action_rate_error', _MONITOR.action_rate.as_parameters()[1],
-     'Action rate ERROR threshold (rad per step, L2 norm over joints); 0 disables.'),
-    ('hfr_min_std', _MONITOR.hfr_min_std,
-     'Per-joint HFR is judged only above this standard deviation over the window (rad).'),
-    ('diagnostics_period_s', 1.0, 'Period of /diagnostics messages (s).'),
-    ('safe_stop_hardware_component', '',
-     'ros2_control hardware component to deactivate on a safe stop (Spot: SpotSystem, which '
-     'sits down and powers off); empty: never, the driver keeps the last target.'),
-    ('safe_stop_controller_manager', '/controller_manager',
-     'The controller manager whose set_hardware_component_state service is called.'),
-    ('safe_stop_power_off_on', ['estop', 'fault', 'shutdown'],
-     'Events that deactivate the component: estop, fault (after safe_stop_damping_s of '
-     'damping) and shutdown (SIGINT, SIGTERM, an exception).'),
-    ('safe_stop_damping_s', 1.0,
-     'Seconds of latched damping before an e-stop or fault deactivates the component.'),
-    ('safe_stop_timeout_s', 3.0, 'Seconds to wait for the service when shutting down.'),
-)
-
 
 class ControllerNode(Node):
     """Thin rclpy wrapper around ControllerCore."""
@@ -161,7 +62,9 @@ class ControllerNode(Node):
     def __init__(self):
         """Declare parameters, load the policy, check the joint mapping, create the I/O."""
         super().__init__('lpn_controller')
-        for name, default, description in _PARAMETERS:
+        for name, default, description in NODE_PARAMETERS:
+            if isinstance(default, Unset):
+                default = getattr(Parameter.Type, default.type_name)
             self.declare_parameter(
                 name, default, ParameterDescriptor(description=description, read_only=True))
         policy_path = self._param('policy_path')

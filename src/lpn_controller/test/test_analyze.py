@@ -59,6 +59,10 @@ def test_known_spectra_give_the_expected_hfr_per_joint(tmp_path, storage):
     assert report['group_metrics']['legs']['hfr'] < 1e-3
     assert report['group_metrics']['arm']['hfr'] == pytest.approx(
         (hfr['arm_sh0'] + hfr['arm_wr0']) / 2)
+    # Power-weighted: each joint's share of the high-frequency power over all joints' power.
+    shares = report['metrics']['hfr_power_weighted']['per_joint']
+    assert sum(shares.values()) == pytest.approx(report['metrics']['hfr_power_weighted']['value'])
+    assert shares['arm_wr0'] == 0.0 and shares['arm_sh0'] > 0.0
 
 
 def test_regular_stamps_give_exactly_the_metrics_of_the_arrays(tmp_path):

@@ -50,5 +50,7 @@ def test_diagnostics_content():
     keys = dict(values)
     assert level == int(report.level) and message == report.message
     assert float(keys['hfr']) == pytest.approx(report.hfr, rel=1e-5)
+    assert float(keys['hfr_power_weighted']) == pytest.approx(report.hfr_power_weighted,
+                                                              rel=1e-5)
     assert keys['sample_rate_hz'] == '50' and keys['window_length'] == '10'
     assert {'hip/hfr', 'hip/sm', 'hip/action_rate', 'hip/level'} <= set(keys)

@@ -56,6 +56,35 @@ def test_hfr_cutoff_follows_the_argument():
     assert metrics.high_frequency_ratio(signal, RATE, cutoff_hz=10.0).value < 1e-3
 
 
+def test_power_weighted_hfr_is_not_dominated_by_a_still_joint_with_ripple():
+    # A joint that drives the motion (0.5 rad at 2 Hz) and one that stands still but for a 1 mrad
+    # ripple at 20 Hz: per joint, the still one is all high frequency, so the per-joint mean
+    # reads 50 %; by power it is (1e-3 / 0.5)^2 = 4e-6 of the motion.
+    signal = np.stack([sine(2.0, amplitude=0.5), sine(20.0, amplitude=1e-3)], axis=1)
+    mean = metrics.high_frequency_ratio(signal, RATE)
+    weighted = metrics.power_weighted_high_frequency_ratio(signal, RATE)
+    assert mean.value == pytest.approx(0.5, abs=1e-3)
+    assert weighted.value == pytest.approx(4e-6, rel=0.05)
+    assert weighted.name == 'hfr_power_weighted' and weighted.unit == 'ratio'
+    assert weighted.parameters == {'cutoff_hz': 10.0, 'segment_length': 256}
+    # Each joint's share of the high-frequency power over all the power: they sum to the figure.
+    assert weighted.per_dimension.sum() == pytest.approx(weighted.value)
+    assert weighted.per_dimension[0] < 1e-3 * weighted.per_dimension[1]
+
+
+def test_power_weighted_hfr_is_the_pooled_power_ratio():
+    # Equal power on every joint: both ways agree. Unequal: the weighted one is the pooled ratio.
+    same = np.stack([sine(2.0) + sine(15.0, amplitude=0.5)] * 3, axis=1)
+    assert metrics.power_weighted_high_frequency_ratio(same, RATE).value == pytest.approx(
+        metrics.high_frequency_ratio(same, RATE).value, rel=1e-9)
+    unequal = np.stack([sine(2.0, amplitude=1.0), sine(15.0, amplitude=0.5)], axis=1)
+    assert metrics.power_weighted_high_frequency_ratio(unequal, RATE).value == pytest.approx(
+        0.25 / 1.25, abs=1e-3)
+    assert metrics.power_weighted_high_frequency_ratio(np.full((200, 2), 0.3), RATE).value == 0.0
+    with pytest.raises(ValueError, match='Nyquist'):
+        metrics.power_weighted_high_frequency_ratio(sine(1.0), 15.0, cutoff_hz=10.0)
+
+
 def test_sm_of_an_on_bin_sine():
     samples, frequency, amplitude = 100, 5.0, 0.7  # 5 Hz is FFT bin 10 of 100 samples at 50 Hz
     result = metrics.caps_smoothness(sine(frequency, amplitude, samples), RATE)
@@ -112,7 +141,8 @@ def test_jerk_of_a_cubic_and_a_sine():
 def test_smoothness_report_collects_everything():
     actions = np.random.default_rng(2).normal(size=(100, 3))
     report = metrics.smoothness_report(actions, RATE, joint_positions=np.cumsum(actions, axis=0))
-    assert set(report) == {'hfr', 'sm', 'action_rate', 'second_difference', 'jerk'}
+    assert set(report) == {'hfr', 'hfr_power_weighted', 'sm', 'action_rate', 'second_difference',
+                           'jerk'}
     assert all(result.window_length == 100 for result in report.values())
 
 

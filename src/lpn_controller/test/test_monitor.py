@@ -38,6 +38,7 @@ def test_filling_window_reports_ok_without_figures():
     report = fed_monitor(gait(30)).report()
     assert report.level == Level.OK
     assert report.hfr is None and report.samples == 30 and report.window_length == 100
+    assert report.hfr_power_weighted is None
     assert 'filling' in report.message
 
 
@@ -45,6 +46,7 @@ def test_smooth_gait_is_ok():
     report = fed_monitor(gait(400)).report()
     assert report.level == Level.OK, report.message
     assert report.hfr < 0.01
+    assert 0.0 <= report.hfr_power_weighted < 0.01
     assert report.sample_rate_hz == RATE and report.window_length == 100
     assert set(report.per_joint) == set(JOINTS)
     assert report.per_joint['knee'].action_rate == pytest.approx(report.action_rate / math.sqrt(3),

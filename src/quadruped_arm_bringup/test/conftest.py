@@ -1,40 +1,18 @@
 """
 Fixtures: the bringup's folders and the parameters the nodes declare, read without ROS.
 
-The controller node declares its parameters in ``lpn_controller/node.py``, which imports rclpy;
-its ``_PARAMETERS`` table is read from the source with ``ast`` and each default evaluated
-against the plain-Python configs it names, so the check runs where ROS is absent.
+Both nodes keep their parameter tables in plain Python (lpn_controller.node_parameters and
+sim_bridge.bridge), so the checks run where ROS is absent.
 """
 
-import ast
 from pathlib import Path
-from types import SimpleNamespace
 
-import lpn_controller
-from lpn_controller.monitor import MonitorConfig
-from lpn_controller.safety import SafetyConfig
-from lpn_controller.state_inputs import OdometryConfig
+from lpn_controller.node_parameters import NODE_PARAMETERS as CONTROLLER_PARAMETERS
+from lpn_controller.node_parameters import Unset
 import pytest
 from sim_bridge.bridge import NODE_PARAMETERS
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-
-
-class Unset:
-    """A parameter declared with a type but no value (rclpy's ``Parameter.Type.X``)."""
-
-    def __init__(self, type_name):
-        """Remember the ROS parameter type name, e.g. DOUBLE_ARRAY."""
-        self.type_name = type_name
-
-    def __repr__(self):
-        """Show the type, as the node declares it."""
-        return f'Unset({self.type_name})'
-
-
-class _ParameterTypes:
-    def __getattr__(self, type_name):
-        return Unset(type_name)
 
 
 def ros_type(value):
@@ -52,23 +30,8 @@ def ros_type(value):
 
 
 def declared_controller_parameters():
-    """Return {name: default or Unset} of the controller node, from its source."""
-    source_path = Path(lpn_controller.__file__).with_name('node.py')
-    tree = ast.parse(source_path.read_text(), str(source_path))
-    table = next(statement.value for statement in tree.body
-                 if isinstance(statement, ast.Assign)
-                 and any(getattr(target, 'id', None) == '_PARAMETERS'
-                         for target in statement.targets))
-    namespace = {'_SAFETY': SafetyConfig(), '_MONITOR': MonitorConfig(),
-                 '_ODOMETRY': OdometryConfig(),
-                 'Parameter': SimpleNamespace(Type=_ParameterTypes())}
-    declared = {}
-    for entry in table.elts:
-        name = ast.literal_eval(entry.elts[0])
-        # eval, not literal_eval: defaults name the config dataclasses (the project's own code).
-        default = compile(ast.Expression(entry.elts[1]), str(source_path), 'eval')
-        declared[name] = eval(default, namespace)
-    return declared
+    """Return {name: default or Unset} of the controller node."""
+    return {name: default for name, default, _ in CONTROLLER_PARAMETERS}
 
 
 @pytest.fixture(scope='session')

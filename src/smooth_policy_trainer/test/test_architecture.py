@@ -21,7 +21,7 @@ ALLOWED = {
     'runners': set(FOLDERS) - {'cli'},
     'cli': set(FOLDERS),
 }
-ENTRY_POINTS = {'train', 'train_offpolicy', 'evaluate', 'export'}
+ENTRY_POINTS = {'train', 'train_offpolicy', 'evaluate', 'export', 'study'}
 MAX_LINES = 400
 LONG_REASON = 'Longer than 400 lines because'
 

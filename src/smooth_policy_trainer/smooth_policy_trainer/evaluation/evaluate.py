@@ -12,7 +12,8 @@ across the heading, root position error over time, flight and apex per hop cycle
 world error), survival rate (neither a fall nor an instability), fall rate, the episodes whose
 simulation went unstable (MuJoCo reset it mid-episode: counted apart, neither survived nor
 fallen; they stop counting there, as a fall does), and the METHODS.md 8
-smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz), Sm,
+smoothness metrics from lpn_controller.metrics (the one implementation): HFR (> 10 Hz; the mean
+over joints and the power-weighted ratio), Sm,
 action rate and second difference on the commanded actions (after any low-pass filter), jerk
 on the measured joint positions, each computed per episode and averaged, reported with f_s and
 the window length N.
@@ -43,7 +44,7 @@ from smooth_policy_trainer.evaluation.transfer import (PolicyJoints, transfer_en
                                                        transfer_report)
 from smooth_policy_trainer.evaluation.world_figures import WorldLog
 
-METRIC_NAMES = ('hfr', 'sm', 'action_rate', 'second_difference', 'jerk')
+METRIC_NAMES = ('hfr', 'hfr_power_weighted', 'sm', 'action_rate', 'second_difference', 'jerk')
 
 
 def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='table', seed=0,
@@ -232,8 +233,9 @@ def format_table(result):
              f"{result.get('unstable_episodes', 'n/a')} of {result['episodes']} episodes)",
              f"  {'mean episode':<24}{number(result['mean_episode_s'])} s"]
     lines += world_lines(result['world'], number)
-    labels = {'hfr': 'HFR (> 10 Hz)', 'sm': 'Sm', 'action_rate': 'action rate',
-              'second_difference': 'second difference', 'jerk': 'jerk'}
+    labels = {'hfr': 'HFR (> 10 Hz)', 'hfr_power_weighted': 'HFR power-weighted', 'sm': 'Sm',
+              'action_rate': 'action rate', 'second_difference': 'second difference',
+              'jerk': 'jerk'}
     for name, figure in result['smoothness'].items():
         lines.append(f"  {labels[name]:<24}{number(figure['value'])} [{figure['unit']}] "
                      f"(f_s = {figure['sample_rate_hz']:g} Hz, N = {figure['window_length']}, "

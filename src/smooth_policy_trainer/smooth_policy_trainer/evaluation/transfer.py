@@ -34,6 +34,8 @@ CHANGE_FIGURES = (
     ('unstable_rate', 'unstable rate', '', ('unstable_rate',)),
     ('return', 'imitation return', '', ('return',)),
     ('hfr', 'HFR (> 10 Hz)', '', ('smoothness', 'hfr', 'value')),
+    ('hfr_power_weighted', 'HFR power-weighted', '',
+     ('smoothness', 'hfr_power_weighted', 'value')),
     ('sm', 'Sm', '', ('smoothness', 'sm', 'value')),
     ('action_rate', 'action rate', '', ('smoothness', 'action_rate', 'value')),
     ('root_position_error_rms_m', 'root position error', 'm RMS',

@@ -55,8 +55,10 @@ def test_a_short_evaluation_gives_finite_figures_in_range(policy):
         assert math.isfinite(result['heading_drift_deg_per_s'])
         assert result['heading_drift_abs_max_deg_per_s'] >= abs(result['heading_drift_deg_per_s'])
     smoothness = result['smoothness']
-    assert set(smoothness) == {'hfr', 'sm', 'action_rate', 'second_difference', 'jerk'}
+    assert set(smoothness) == {'hfr', 'hfr_power_weighted', 'sm', 'action_rate',
+                               'second_difference', 'jerk'}
     assert 0.0 <= smoothness['hfr']['value'] <= 1.0
+    assert 0.0 <= smoothness['hfr_power_weighted']['value'] <= 1.0
     for name, figure in smoothness.items():
         assert math.isfinite(figure['value']) and figure['value'] >= 0.0, name
         assert figure['sample_rate_hz'] == 50.0 and figure['episodes'] >= 1, name

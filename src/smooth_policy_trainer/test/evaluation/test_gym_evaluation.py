@@ -9,7 +9,7 @@ def test_pendulum_episodes_report_return_and_smoothness():
                                  'Pendulum-v1', episodes=2, seed=3, keep_observations=True)
     assert result['episodes'] == 2 and result['episode_length'] == 200.0
     assert result['return'] < 0 and result['sample_rate_hz'] == 20.0
-    assert set(result['smoothness']) == {'hfr', 'sm', 'action_rate', 'second_difference',
-                                         'sm_pave'}
+    assert set(result['smoothness']) == {'hfr', 'hfr_power_weighted', 'sm', 'action_rate',
+                                         'second_difference', 'sm_pave'}
     assert result['smoothness']['sm']['value'] == 0.0   # a constant action has no power
     assert [len(states) for states in result['observations']] == [200, 200]

@@ -13,7 +13,8 @@ def episode(frequency, samples, rate=50.0):
 def test_figures_are_means_over_episodes_with_their_windows():
     reports = [episode(2.0, 100), episode(15.0, 60)]
     figures = aggregate_smoothness(reports, 50.0)
-    assert list(figures) == ['hfr', 'sm', 'action_rate', 'second_difference']
+    assert list(figures) == ['hfr', 'hfr_power_weighted', 'sm', 'action_rate',
+                             'second_difference']
     hfr = figures['hfr']
     assert hfr['value'] == np.mean([report['hfr'].value for report in reports])
     assert (hfr['window_length'], hfr['window_length_min'], hfr['episodes']) == (80, 60, 2)
