@@ -2,11 +2,12 @@
 Train one run in its own process (or reuse it), and evaluate its exported policy once.
 
 The fixed-budget helpers of the bench scripts that compare training variants
-(task_formulation.py, sim_to_sim.py, normalizer_ablation.py): ``train_run`` trains
-``python -m smooth_policy_trainer.train`` from a base config with a study method's switches
-(smooth_policy_trainer.evaluation.study_grid.METHODS) for ``args.iterations``, skipping a
-finished run and resuming an interrupted one from its checkpoint; ``evaluate_run`` evaluates the
-exported policy once with the one evaluation and keeps its action spectrum. The smoothness study
+(task_formulation.py, sim_to_sim.py, normalizer_ablation.py, randomization_ablation.py):
+``train_run`` trains ``python -m smooth_policy_trainer.train`` from a base config with a study
+method's switches (smooth_policy_trainer.evaluation.study_grid.METHODS) for
+``args.iterations``, skipping a finished run and resuming an interrupted one from its
+checkpoint; ``evaluate_run`` evaluates the exported policy once with the one evaluation and
+keeps its action spectrum. The smoothness study
 itself trains to targets instead: ``python -m smooth_policy_trainer.study``.
 """
 

@@ -10,7 +10,7 @@ The recipe is the shipped policy's own (``--base-policy``: its provenance traini
 same task, rewards, PPO and regulariser); each variant turns on one group of
 env.domain_randomization at its default ranges (``none``: nothing, the baseline at the same
 budget; ``all``: every group) and trains ``--iterations`` PPO iterations per seed, each run in
-its own process (smoothness_study.train_run: a finished run is reused, an interrupted one
+its own process (bench_runs.train_run: a finished run is reused, an interrupted one
 resumes). Each policy is then evaluated, through the numpy runtime, where the gaps are:
 
 * ``home``: the packaged robot, reference starts (the training task);
@@ -163,7 +163,7 @@ def main(argv=None):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from sim_bridge.config import ConfigError, robot_config_path
     from sim_bridge.mjcf import MissingMeshWarning
-    from smoothness_study import train_run
+    from bench_runs import train_run
     warnings.simplefilter('ignore', MissingMeshWarning)   # Menagerie's XML without its meshes
     config_path, clip = base_config(args)
     driver_robot = driver_gains_config(args.out)
