@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 import zipfile
 
+from lpn_controller.config_files import read_yaml_mapping
 import numpy as np
 import yaml
 
@@ -89,16 +90,7 @@ def read_header(path):
     def fail(message):
         raise ClipError(f'{path}: {message}')
 
-    try:
-        text = path.read_text()
-    except OSError as error:
-        fail(f'cannot read clip header ({error.strerror})')
-    try:
-        header = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        fail(f'malformed YAML: {error}')
-    if not isinstance(header, dict):
-        fail(f'expected a mapping at the top level, got {type(header).__name__}')
+    header = read_yaml_mapping(path, what='clip header', fail=fail)
     missing = [key for key in _HEADER_FIELDS if key not in header]
     if missing:
         fail(f'missing field(s) {missing}')

@@ -320,7 +320,7 @@ def test_missing_files_arrays_and_fields(tmp_path):
     with pytest.raises(ClipError, match=r"missing field\(s\) \['joint_names'\]"):
         load_clip(stem)
     stem.with_suffix('.yaml').write_text('name: [unclosed\n')
-    with pytest.raises(ClipError, match='malformed YAML'):
+    with pytest.raises(ClipError, match='not valid YAML'):
         load_clip(stem)
     with pytest.raises(ClipError, match="no shipped clip 'moonwalk'"):
         load_shipped_clip('moonwalk')
