@@ -94,13 +94,12 @@ def table(rows):
 def evaluate_starts(policy, robot_config, args):
     """Return {start: {'home': figures, 'other': figures}} of one policy from every start."""
     starts = {}
-    for start, on_floor in (('clip', False), ('on floor', True)):
-        report = evaluate_transfer(policy, env_config_for(policy), robot_config,
-                                   start_on_floor=on_floor, episodes=args.episodes,
-                                   seconds=args.seconds, seed=args.seed)
-        starts[start] = report
     with warnings.catch_warnings():   # a policy trained in fast physics runs in full here
         warnings.simplefilter('ignore', PhysicsMismatchWarning)
+        for start, on_floor in (('clip', False), ('on floor', True)):
+            starts[start] = evaluate_transfer(policy, env_config_for(policy), robot_config,
+                                              start_on_floor=on_floor, episodes=args.episodes,
+                                              seconds=args.seconds, seed=args.seed)
         starts['deployed'] = {
             side: deployed_start_figures(policy, args.deployed_seconds, config, seed=args.seed)
             for side, config in (('home', None), ('other', robot_config))}

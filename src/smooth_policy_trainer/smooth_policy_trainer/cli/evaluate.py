@@ -21,7 +21,7 @@ from sim_bridge.config import robot_config_path
 from sim_bridge.physics import PHYSICS_CONFIGS
 from smooth_policy_trainer.evaluation.evaluate import (env_config_for, evaluate_policy,
                                                        evaluate_transfer, format_table,
-                                                       instability_note)
+                                                       instability_note, TRANSFER_PHYSICS)
 from smooth_policy_trainer.evaluation.transfer import change_lines
 
 
@@ -37,8 +37,9 @@ def main(argv=None):
     parser.add_argument('--lpn-mode', default='table', choices=('table', 'exact'))
     parser.add_argument('--seed', type=int, default=0, help='start phases and reset noise')
     parser.add_argument('--physics', choices=sorted(PHYSICS_CONFIGS),
-                        help="simulation options to evaluate in (default: the training run's); "
-                        'full is what the bridge and the robot run')
+                        help="simulation options to evaluate in (default: the training run's, "
+                        'and full with --robot-config: each model as its MJCF says); full is '
+                        'what the bridge and the robot run')
     parser.add_argument('--robot-config', help='another model: a robot configuration YAML, or '
                         'the name of one shipped with sim_bridge (menagerie_spot_arm); run '
                         'there too and report the change from the home model')
@@ -65,7 +66,8 @@ def main(argv=None):
             result = evaluate_transfer(policy, home_config,
                                        robot_config_path(args.robot_config),
                                        parse_joint_remap(args.joint_remap),
-                                       start_on_floor=args.start_on_floor, **options)
+                                       start_on_floor=args.start_on_floor,
+                                       physics=args.physics or TRANSFER_PHYSICS, **options)
         else:
             result = evaluate_policy(policy, home_config, **options)
     except (PolicyFormatError, ValueError) as error:

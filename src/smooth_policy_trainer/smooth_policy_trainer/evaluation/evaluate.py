@@ -44,6 +44,8 @@ from smooth_policy_trainer.evaluation.transfer import (PolicyJoints, transfer_en
                                                        transfer_report)
 from smooth_policy_trainer.evaluation.world_figures import WorldLog
 
+TRANSFER_PHYSICS = 'full'   # evaluate_transfer's models run as their MJCFs say
+
 METRIC_NAMES = ('hfr', 'hfr_power_weighted', 'sm', 'action_rate', 'second_difference', 'jerk')
 
 
@@ -72,15 +74,21 @@ def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='tab
 
 
 def evaluate_transfer(policy, home_config, robot_config, joint_remap=None, start_on_floor=False,
-                      **options):
+                      physics=TRANSFER_PHYSICS, **options):
     """
     Evaluate a policy on its home task and on another robot model (transfer.py); return both.
 
     ``options`` are evaluate_policy's (episodes, seconds, lpn_mode, seed): the same for both.
     ``start_on_floor``: both start from reference states standing on their own model's floor
-    (envs/floor_start.py) rather than at the clip's root height.
+    (envs/floor_start.py) rather than at the clip's root height. ``physics``: both models run
+    in this configuration, by default ``full``, each model as its own MJCF says. The ``fast``
+    configuration is tuned to the packaged robot (250 Hz, 6 solver iterations): on Menagerie's
+    Spot, whose feet are stiff (solref 0.004) with impratio 100 and elliptic cones, it does not
+    resolve the contacts, and the shipped lpn_trot survived 5 of 20 episodes there that it
+    survives 20 of 20 in full physics (docs/results.md). None keeps ``home_config.physics``.
     """
-    home_config = replace(home_config, start_on_floor=start_on_floor)
+    physics = physics or home_config.physics
+    home_config = replace(home_config, start_on_floor=start_on_floor, physics=physics)
     other_config = transfer_env_config(home_config, robot_config, policy.metadata.joint_names,
                                        joint_remap)
     home = evaluate_policy(policy, home_config, **options)

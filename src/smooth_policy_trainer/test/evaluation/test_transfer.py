@@ -182,3 +182,14 @@ def test_the_transfer_bench_tabulates_both_models(robot, tmp_path):
     assert written['models']['home']['total_mass_kg'] == pytest.approx(
         written['models']['other']['total_mass_kg'])
     assert set(written['policies']) == {POLICY.name}
+
+
+def test_a_transfer_runs_both_models_as_their_mjcfs_say_unless_told(robot, policy):
+    """The shipped policies train in fast physics; a transfer compares models in full physics."""
+    home_config = evaluate.env_config_for(policy)
+    assert home_config.physics == 'fast'
+    report = evaluate.evaluate_transfer(policy, home_config, robot, episodes=1, seconds=0.2)
+    assert report['home']['physics'] == report['other']['physics'] == 'full'
+    kept = evaluate.evaluate_transfer(policy, home_config, robot, physics=None, episodes=1,
+                                      seconds=0.2)
+    assert kept['home']['physics'] == kept['other']['physics'] == 'fast'
