@@ -36,9 +36,9 @@ from lpn_controller.controller import ControllerConfig
 from lpn_controller.policy_format import load_policy
 from lpn_controller.safety import SafetyConfig
 from quadruped_arm_bringup.fault_injection import (FAULT_KINDS, fault_table, instability_lines,
-                                                   model_name, PUSH_VELOCITIES_M_S, run_fault,
+                                                   PUSH_VELOCITIES_M_S, run_fault,
                                                    standard_faults, VELOCITY_PUSH_DIRECTIONS)
-from sim_bridge.config import DEFAULT_CONFIG_PATH, robot_config_path
+from sim_bridge.config import DEFAULT_CONFIG_PATH, robot_config_name, robot_config_path
 from sim_bridge.mjcf import MissingMeshWarning
 from sim_bridge.physics import PhysicsMismatchWarning
 
@@ -118,7 +118,7 @@ def main(argv=None):
     engaged = sorted({'never' if outcome.policy_engaged_s is None
                       else f'{outcome.policy_engaged_s:.2f}' for outcome in outcomes})
     print(f'policies {", ".join(Path(policy.source).name for policy in policies)} on '
-          f'{", ".join(model_name(robot) for robot in robots)}; '
+          f'{", ".join(robot_config_name(robot) for robot in robots)}; '
           f'{1 / outcomes[0].control_period_s:g} Hz control; '
           f'state_timeout_s {args.state_timeout_s:g}, frozen_imu_timeout_s '
           f'{args.frozen_imu_timeout_s:g}; policy engaged at '

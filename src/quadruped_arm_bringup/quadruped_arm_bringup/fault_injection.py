@@ -37,7 +37,7 @@ from lpn_controller.rotations import tilt_angle
 from lpn_controller.safety import SafetyMode
 import numpy as np
 from quadruped_arm_bringup.closed_loop import run_closed_loop
-from sim_bridge.config import DEFAULT_CONFIG_PATH
+from sim_bridge.config import robot_config_name
 from sim_bridge.randomization import heading_velocity_change
 
 FAULT_KINDS = ('joint_states_stop', 'imu_freeze', 'joint_state_nan', 'joint_state_nan_once',
@@ -251,11 +251,6 @@ class FaultOutcome:
         return 'damping, no fall: held its last measured posture'
 
 
-def model_name(robot_config=None) -> str:
-    """Return a robot configuration's name for a table (its file's stem; the packaged one's)."""
-    return Path(robot_config if robot_config is not None else DEFAULT_CONFIG_PATH).stem
-
-
 def run_fault(policy: ExportedPolicy, fault: Fault, seconds: float, bag: BagWriter,
               controller_config: ControllerConfig = ControllerConfig(),
               seed: int = 0, robot_config=None) -> FaultOutcome:
@@ -281,7 +276,7 @@ def run_fault(policy: ExportedPolicy, fault: Fault, seconds: float, bag: BagWrit
         reaction, injector.min_height_after_m, injector.max_tilt_after_deg,
         injector.final_height_m, injector.final_tilt_deg, injector.peak_push_speed,
         result.policy_engaged_s, tuple(result.instabilities), Path(policy.source).name,
-        model_name(robot_config))
+        robot_config_name(robot_config))
 
 
 def instability_lines(outcomes: Sequence[FaultOutcome]) -> List[str]:
