@@ -3,11 +3,13 @@
 import contextlib
 import importlib.util
 import io
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from quadruped_arm_bringup.fault_injection import Fault, FaultInjector
+from sim_bridge.config import MODEL_DIR
 from sim_bridge.simulator import Simulator
 
 BENCH = Path(__file__).resolve().parents[3] / 'bench' / 'fault_injection.py'
@@ -15,12 +17,18 @@ LPN = Path(__file__).resolve().parents[1] / 'policies' / 'lpn_trot_arm_wave'
 VELOCITY_PUSHES = ('push on the base, 1 m/s sideways', 'push on the base, 1 m/s forward')
 
 
-@pytest.fixture(scope='module')
-def table():
-    """Run the bench's main(): faults 66 ms after the policy engages, 0.25 s watched after."""
+def load_bench():
+    """Import bench/fault_injection.py as a module."""
     spec = importlib.util.spec_from_file_location('fault_injection_bench', BENCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def table():
+    """Run the bench's main(): faults 66 ms after the policy engages, 0.25 s watched after."""
+    module = load_bench()
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         code = module.main(['--policies', str(LPN), '--fault-at', '2.106', '--after', '0.25',
@@ -75,6 +83,27 @@ def test_each_push_says_whether_the_robot_survived_and_how_fast_it_went(table):
     for fault in VELOCITY_PUSHES:   # 66 ms into the trot the base barely moves: about 1 m/s
         assert 0.9 < float(table[fault][-1]) < 1.3
         assert table[fault][5] == ('yes' if table[fault][4].startswith('recovered') else 'no')
+
+
+def test_the_bench_runs_each_policy_on_each_model_and_writes_json(tmp_path, capsys):
+    bench, output = load_bench(), tmp_path / 'faults.json'
+    trot = LPN.parent / 'lpn_trot'
+    code = bench.main(['--policies', str(trot), str(LPN), '--robot-config', 'quadruped_arm',
+                       str(MODEL_DIR / 'quadruped_arm.yaml'), '--faults', 'velocity_push',
+                       '--push-velocities', '1.5', '--push-directions', 'forward',
+                       '--fault-at', '2.106', '--after', '0.1', '--output', str(output)])
+    assert code == 0
+    rows = [line.split('|')[1:4] for line in capsys.readouterr().out.splitlines()
+            if line.startswith('| lpn_')]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        [policy, 'quadruped_arm', 'push on the base, 1.5 m/s forward']
+        for policy in ('lpn_trot', 'lpn_trot', 'lpn_trot_arm_wave', 'lpn_trot_arm_wave')]
+    outcomes = json.loads(output.read_text())
+    assert [outcome['policy'] for outcome in outcomes] == ['lpn_trot'] * 2 + [LPN.name] * 2
+    assert all(isinstance(outcome['survived'], bool) and outcome['peak_push_speed'] > 1.0
+               for outcome in outcomes)
+    assert bench.main(['--robot-config', 'no_such_robot']) == 1
+    assert 'not a shipped robot configuration' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize('direction, size, expected', [
