@@ -13,15 +13,21 @@ bridge core and the controller core wired as the nodes are), through a :class:`F
   (one corrupt message: the next clean one may replace it before a control step reads it);
 * ``estop``: an e-stop arrives on the controller's ``~/estop`` topic at ``start_s``;
 * ``push``: an external force of ``force_n`` newtons on the base body, sideways (world +y),
-  for ``duration_s`` from ``start_s``.
+  for ``duration_s`` from ``start_s``;
+* ``velocity_push``: the base's horizontal velocity changes at once by ``velocity_m_s``,
+  ``forward`` or ``sideways`` (to the left) in the base's heading frame at ``start_s``
+  (legged_gym's pushes, and the training env's: the same ``Simulator.add_base_velocity``).
 
 :func:`run_fault` returns a :class:`FaultOutcome`: the safety transition the controller took
-(mode and reason), when damping was first commanded relative to the fault, and how the run
-ended, from the simulator's ground truth. :func:`fault_table` writes them as markdown.
+(mode and reason), when damping was first commanded relative to the fault, how the run ended,
+from the simulator's ground truth, and for a push whether the robot survived it (the policy
+still running and no fall by the end) and the base's peak speed along the push after it.
+:func:`fault_table` writes them as markdown, a row per policy, model and fault.
 """
 
 from dataclasses import dataclass, replace
 import math
+from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from lpn_controller.bags import BagWriter
@@ -31,9 +37,12 @@ from lpn_controller.rotations import tilt_angle
 from lpn_controller.safety import SafetyMode
 import numpy as np
 from quadruped_arm_bringup.closed_loop import run_closed_loop
+from sim_bridge.config import robot_config_name
+from sim_bridge.randomization import heading_velocity_change
 
 FAULT_KINDS = ('joint_states_stop', 'imu_freeze', 'joint_state_nan', 'joint_state_nan_once',
-               'estop', 'push')
+               'estop', 'push', 'velocity_push')
+PUSH_KINDS = ('push', 'velocity_push')
 DESCRIPTIONS = {
     'joint_states_stop': 'joint states stop',
     'imu_freeze': 'IMU freezes',
@@ -41,35 +50,61 @@ DESCRIPTIONS = {
     'joint_state_nan_once': 'NaN in one joint, one joint state message',
     'estop': 'e-stop',
     'push': 'push on the base',
+    'velocity_push': 'push on the base',
 }
 PUSH_DIRECTION = np.array([0.0, 1.0, 0.0])   # sideways: the direction a quadruped tips easiest
+# A velocity push's direction in the heading frame: (forward, sideways to the left).
+VELOCITY_PUSH_DIRECTIONS = {'sideways': (0.0, 1.0), 'forward': (1.0, 0.0)}
+PUSH_VELOCITIES_M_S = (1.0, 1.5)   # legged_gym pushes up to 1 m/s; the issue asks 1.5 too
 FALLEN_TILT_DEG = 45.0   # past this the robot lies on its side rather than stands or sits
 SAT_DOWN_HEIGHT_M = 0.2   # base height below which the body rests on the ground (stands 0.45)
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One fault: what, from when (sim time, s), and for a push its size and length."""
+    """
+    One fault: what, from when (sim time, s), and for a push its size.
+
+    A force push (``push``) has ``force_n`` for ``duration_s``; a velocity push
+    (``velocity_push``) changes the base's velocity by ``velocity_m_s`` in ``direction``.
+    """
 
     kind: str
     start_s: float
     force_n: float = 0.0
     duration_s: float = 0.1
+    velocity_m_s: float = 0.0
+    direction: str = 'sideways'
 
     def __post_init__(self):
-        """Refuse unknown kinds and pushes without a size."""
+        """Refuse unknown kinds and pushes without a size or with an unknown direction."""
         if self.kind not in FAULT_KINDS:
             raise ValueError(f'unknown fault {self.kind!r}; choose one of {list(FAULT_KINDS)}')
         if self.kind == 'push' and not (self.force_n > 0 and self.duration_s > 0):
             raise ValueError(f'a push needs a positive force and duration, got {self.force_n} N '
                              f'for {self.duration_s} s')
+        if self.kind == 'velocity_push':
+            if not (math.isfinite(self.velocity_m_s) and self.velocity_m_s > 0):
+                raise ValueError(f'a velocity push needs a positive velocity change, got '
+                                 f'{self.velocity_m_s} m/s')
+            if self.direction not in VELOCITY_PUSH_DIRECTIONS:
+                raise ValueError(f'unknown push direction {self.direction!r}; choose one of '
+                                 f'{list(VELOCITY_PUSH_DIRECTIONS)}')
 
     @property
     def label(self) -> str:
         """Return a short description for a table row."""
         if self.kind == 'push':
             return f'{DESCRIPTIONS["push"]}, {self.force_n:g} N for {self.duration_s:g} s'
+        if self.kind == 'velocity_push':
+            return f'{DESCRIPTIONS["velocity_push"]}, {self.velocity_m_s:g} m/s {self.direction}'
         return DESCRIPTIONS[self.kind]
+
+    def velocity_change(self, orientation) -> np.ndarray:
+        """Return a velocity push's world-frame change (m/s) for a base at ``orientation``."""
+        forward, sideways = VELOCITY_PUSH_DIRECTIONS[self.direction]
+        return heading_velocity_change(orientation, self.velocity_m_s * forward,
+                                       self.velocity_m_s * sideways)
 
 
 class FaultInjector:
@@ -77,7 +112,8 @@ class FaultInjector:
     The hooks run_closed_loop calls (see its docstring) for one fault, and what they saw.
 
     Besides injecting, it records the ground truth after the fault (lowest and final base
-    height, largest tilt) and the first control step that commanded damping at or after it.
+    height, largest tilt, the base's peak speed along a push) and the first control step that
+    commanded damping at or after it.
     """
 
     def __init__(self, fault: Fault):
@@ -87,19 +123,30 @@ class FaultInjector:
         self._nan_sent = False
         self._estop_sent = False
         self._pushing = False
+        self.velocity_change: Optional[np.ndarray] = None   # a velocity push's, once applied
+        # Where the peak speed is measured: a force push's direction; a velocity push's once
+        # applied (it turns with the heading); world +y for other faults.
+        self._push_direction = PUSH_DIRECTION[:2]
         self.first_damping_s: Optional[float] = None
         self.min_height_after_m = math.inf
         self.max_tilt_after_deg = 0.0
         self.final_height_m = math.nan
         self.final_tilt_deg = math.nan
-        self.max_sideways_speed_after = 0.0
+        self.peak_push_speed = 0.0
 
     def _active(self, time_s: float) -> bool:
         return time_s >= self.fault.start_s - 1e-9
 
     def before_tick(self, time_s: float, simulator):
-        """Apply the push's force during the ticks that start inside its window."""
+        """Apply a force push during its window, a velocity push once at its start."""
         fault = self.fault
+        if fault.kind == 'velocity_push':
+            if self.velocity_change is None and self._active(time_s):
+                change = fault.velocity_change(simulator.read_state().base_orientation)
+                simulator.add_base_velocity(change)
+                self.velocity_change = change
+                self._push_direction = change[:2] / np.linalg.norm(change[:2])
+            return
         if fault.kind != 'push':
             return
         pushing = self._active(time_s) and time_s < fault.start_s + fault.duration_s - 1e-9
@@ -148,8 +195,8 @@ class FaultInjector:
         if self._active(time_s):
             self.min_height_after_m = min(self.min_height_after_m, height)
             self.max_tilt_after_deg = max(self.max_tilt_after_deg, tilt)
-            sideways = abs(float(np.dot(state.base_linear_velocity, PUSH_DIRECTION)))
-            self.max_sideways_speed_after = max(self.max_sideways_speed_after, sideways)
+            along = float(np.dot(state.base_linear_velocity[:2], self._push_direction))
+            self.peak_push_speed = max(self.peak_push_speed, along)
 
 
 @dataclass(frozen=True)
@@ -165,9 +212,11 @@ class FaultOutcome:
     max_tilt_after_deg: float
     final_height_m: float
     final_tilt_deg: float
-    max_sideways_speed_after: float   # m/s, world +y: what a push did to the base
+    peak_push_speed: float   # m/s, the base's peak speed along the push after it
     policy_engaged_s: Optional[float]
     instabilities: Tuple[str, ...] = ()   # MuJoCo reset the simulation: the run stopped there
+    policy: str = ''   # the policy's and the robot model's names, for the table
+    model: str = ''
 
     @property
     def within_one_period(self) -> Optional[bool]:
@@ -177,11 +226,22 @@ class FaultOutcome:
         return self.reaction_s <= self.control_period_s + 1e-9
 
     @property
+    def fell(self) -> bool:
+        """Return whether the robot tipped past FALLEN_TILT_DEG after the fault."""
+        return self.max_tilt_after_deg > FALLEN_TILT_DEG
+
+    @property
+    def survived(self) -> bool:
+        """Return whether the policy still ran at the end, the sim held and nothing fell."""
+        return (not self.instabilities and not self.fell
+                and self.mode_after == SafetyMode.POLICY.value)
+
+    @property
     def ending(self) -> str:
         """Return how the run ended, in words."""
         if self.instabilities:
             return 'simulation unstable (MuJoCo reset it): run stopped, not a fall'
-        fell = self.max_tilt_after_deg > FALLEN_TILT_DEG
+        fell = self.fell
         if self.mode_after == SafetyMode.POLICY.value:
             return 'recovered, policy kept going' if not fell else 'policy running, but fell'
         if fell:
@@ -193,14 +253,19 @@ class FaultOutcome:
 
 def run_fault(policy: ExportedPolicy, fault: Fault, seconds: float, bag: BagWriter,
               controller_config: ControllerConfig = ControllerConfig(),
-              seed: int = 0) -> FaultOutcome:
-    """Run the closed loop for ``seconds`` with ``fault`` injected; return its outcome."""
+              seed: int = 0, robot_config=None) -> FaultOutcome:
+    """
+    Run the closed loop for ``seconds`` with ``fault`` injected; return its outcome.
+
+    ``robot_config``: another robot configuration YAML (run_closed_loop's), packaged if None.
+    """
     if not fault.start_s < seconds:
         raise ValueError(f'the fault at {fault.start_s} s must start before the run ends '
                          f'({seconds} s)')
     injector = FaultInjector(fault)
     result = run_closed_loop(policy, seconds, bag, seed=seed,
-                             controller_config=controller_config, faults=injector)
+                             controller_config=controller_config, faults=injector,
+                             robot_config=robot_config)
     left_policy = [(time_s, reason) for time_s, mode, reason in result.transitions
                    if mode == SafetyMode.DAMPING.value and time_s >= fault.start_s - 1e-9]
     rate = controller_config.control_rate_hz or policy.metadata.control_rate_hz
@@ -209,37 +274,56 @@ def run_fault(policy: ExportedPolicy, fault: Fault, seconds: float, bag: BagWrit
     return FaultOutcome(
         fault, 1.0 / rate, result.final_mode, left_policy[0][1] if left_policy else '',
         reaction, injector.min_height_after_m, injector.max_tilt_after_deg,
-        injector.final_height_m, injector.final_tilt_deg, injector.max_sideways_speed_after,
-        result.policy_engaged_s, tuple(result.instabilities))
+        injector.final_height_m, injector.final_tilt_deg, injector.peak_push_speed,
+        result.policy_engaged_s, tuple(result.instabilities), Path(policy.source).name,
+        robot_config_name(robot_config))
 
 
 def instability_lines(outcomes: Sequence[FaultOutcome]) -> List[str]:
     """Return one line per run whose simulation went unstable (none when all held)."""
-    return [f'note: {outcome.fault.label}: {event}' for outcome in outcomes
+    def where(outcome):
+        return f'{outcome.policy} on {outcome.model}, ' if outcome.policy else ''
+    return [f'note: {where(outcome)}{outcome.fault.label}: {event}' for outcome in outcomes
             for event in outcome.instabilities]
 
 
-def standard_faults(start_s: float, push_forces_n: Sequence[float] = (100, 200, 400, 800)
+def standard_faults(start_s: float, push_forces_n: Sequence[float] = (100, 200, 400, 800),
+                    push_velocities_m_s: Sequence[float] = PUSH_VELOCITIES_M_S,
+                    push_directions: Sequence[str] = tuple(VELOCITY_PUSH_DIRECTIONS)
                     ) -> List[Fault]:
-    """Return the fault table's rows: each non-push fault, then pushes of the given sizes."""
-    return ([Fault(kind, start_s) for kind in FAULT_KINDS if kind != 'push']
-            + [Fault('push', start_s, force_n=float(force)) for force in push_forces_n])
+    """
+    Return the fault table's rows: each non-push fault, force pushes, then velocity pushes.
+
+    Velocity pushes come per direction, each in the given sizes.
+    """
+    return ([Fault(kind, start_s) for kind in FAULT_KINDS if kind not in PUSH_KINDS]
+            + [Fault('push', start_s, force_n=float(force)) for force in push_forces_n]
+            + [Fault('velocity_push', start_s, velocity_m_s=float(size), direction=direction)
+               for direction in push_directions for size in push_velocities_m_s])
 
 
 def fault_table(outcomes: Sequence[FaultOutcome]) -> str:
-    """Return the outcomes as a markdown table, one row per fault."""
-    lines = ['| fault | controller did | damping after (ms) | within one period | ended | '
-             'min base height after (m) | max tilt after (deg) | final height (m), tilt (deg) | '
-             'peak sideways speed (m/s) |',
-             '|---|---|---|---|---|---|---|---|---|']
+    """
+    Return the outcomes as a markdown table, one row per policy, model and fault.
+
+    ``survived`` (the policy still ran at the end and the robot did not fall) and the peak
+    speed along the push are given for pushes only.
+    """
+    lines = ['| policy | model | fault | controller did | damping after (ms) | within one period '
+             '| ended | survived | min base height after (m) | max tilt after (deg) | final '
+             'height (m), tilt (deg) | peak speed along the push (m/s) |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for outcome in outcomes:
         did = (f'{SafetyMode.DAMPING.value}: {outcome.reason}' if outcome.reason
                else f'stayed in {outcome.mode_after}')
         reaction = '-' if outcome.reaction_s is None else f'{1e3 * outcome.reaction_s:.0f}'
         within = {None: '-', True: 'yes', False: 'no'}[outcome.within_one_period]
+        pushed = outcome.fault.kind in PUSH_KINDS
+        survived = ('yes' if outcome.survived else 'no') if pushed else '-'
+        speed = f'{outcome.peak_push_speed:.2f}' if pushed else '-'
         lines.append(
-            f'| {outcome.fault.label} | {did} | {reaction} | {within} | {outcome.ending} | '
+            f'| {outcome.policy or "-"} | {outcome.model or "-"} | {outcome.fault.label} | '
+            f'{did} | {reaction} | {within} | {outcome.ending} | {survived} | '
             f'{outcome.min_height_after_m:.3f} | {outcome.max_tilt_after_deg:.1f} | '
-            f'{outcome.final_height_m:.3f}, {outcome.final_tilt_deg:.1f} | '
-            f'{outcome.max_sideways_speed_after:.2f} |')
+            f'{outcome.final_height_m:.3f}, {outcome.final_tilt_deg:.1f} | {speed} |')
     return '\n'.join(lines)

@@ -83,6 +83,11 @@ def shipped_robot_names():
     return sorted(path.stem for path in MODEL_DIR.glob('*.yaml'))
 
 
+def robot_config_name(path=None):
+    """Return a robot configuration's name for tables: its file's stem (the packaged one's)."""
+    return Path(path if path is not None else DEFAULT_CONFIG_PATH).stem
+
+
 def robot_config_path(robot):
     """
     Return the robot configuration file ``robot`` names; None (the packaged robot) for ''.

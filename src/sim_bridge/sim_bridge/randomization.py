@@ -10,12 +10,14 @@ per environment (:class:`PhysicsParameters`); the caller draws them, this module
 them.
 
 Pushes (:func:`push_bases`) change the base's linear velocity at once (legged_gym's pushes),
-in the world frame, as an impulse would.
+in the world frame, as an impulse would; :func:`heading_velocity_change` turns a push stated
+along and across the base's heading (forward, sideways) into that world-frame change.
 """
 
 from dataclasses import dataclass, fields
 from typing import Optional
 
+from lpn_controller.rotations import yaw_angle
 import numpy as np
 from sim_bridge.physics import foot_geoms
 
@@ -205,3 +207,19 @@ def push_bases(vector_simulator, env_ids, velocity_change):
         raise ValueError('a push must be a finite velocity change')
     for i, change in zip(env_ids, velocity_change):
         vector_simulator.envs[int(i)].add_base_velocity(change)
+
+
+def heading_velocity_change(orientation, forward_m_s, sideways_m_s):
+    """
+    Return the world-frame velocity change (3,) of a push stated in the base's heading frame.
+
+    ``orientation`` is the base's quaternion ``[w, x, y, z]``; forward is along its heading
+    (its yaw, whatever its roll and pitch), sideways to its left. The change is horizontal.
+    """
+    if not (np.isfinite(forward_m_s) and np.isfinite(sideways_m_s)):
+        raise ValueError(f'a push must be finite, got forward {forward_m_s!r}, sideways '
+                         f'{sideways_m_s!r} m/s')
+    yaw = float(yaw_angle(orientation))
+    cos, sin = np.cos(yaw), np.sin(yaw)
+    return np.array([cos * forward_m_s - sin * sideways_m_s,
+                     sin * forward_m_s + cos * sideways_m_s, 0.0])

@@ -1,9 +1,11 @@
 """Per-environment physics parameters, pushes and the late targets of VectorSimulator.step."""
 
+from lpn_controller.rotations import quat_multiply
 import mujoco
 import numpy as np
 import pytest
-from sim_bridge.randomization import ModelRandomizer, PhysicsParameters, push_bases
+from sim_bridge.randomization import (heading_velocity_change, ModelRandomizer,
+                                      PhysicsParameters, push_bases)
 from sim_bridge.vector import VectorSimulator
 
 
@@ -103,6 +105,21 @@ def test_a_push_changes_the_base_velocity_by_the_drawn_amount(vector):
     np.testing.assert_array_equal(after[:2], before[:2])
     with pytest.raises(ValueError, match='finite'):
         push_bases(vector, [0], [[np.nan, 0.0, 0.0]])
+
+
+def test_a_heading_frame_push_turns_with_the_heading_only():
+    # Yawed 90 deg left, pitched 0.3 rad: forward is world +y, sideways (left) world -x.
+    yaw = np.array([np.cos(np.pi / 4), 0.0, 0.0, np.sin(np.pi / 4)])
+    pitch = np.array([np.cos(0.15), 0.0, np.sin(0.15), 0.0])
+    orientation = quat_multiply(yaw, pitch)
+    np.testing.assert_allclose(heading_velocity_change(orientation, 1.5, 0.0), [0, 1.5, 0],
+                               atol=1e-12)
+    np.testing.assert_allclose(heading_velocity_change(orientation, 0.0, 1.0), [-1, 0, 0],
+                               atol=1e-12)
+    np.testing.assert_allclose(heading_velocity_change([1.0, 0, 0, 0], 0.6, -0.8),
+                               [0.6, -0.8, 0.0], atol=1e-12)
+    with pytest.raises(ValueError, match='finite'):
+        heading_velocity_change([1.0, 0, 0, 0], np.nan, 0.0)
 
 
 def test_late_targets_hold_for_the_stated_physics_steps():

@@ -171,6 +171,21 @@ class DomainRandomizationConfig:
         return bool(self.enabled_groups())
 
 
+def fixed_action_latency(seconds):
+    """
+    Return a DomainRandomizationConfig that delays every action by exactly ``seconds``.
+
+    The action latency group alone, its range [seconds, seconds] (every draw is that value);
+    every other group off. The delay runs at physics-step resolution: evaluate_policy refuses a
+    delay that is not a whole number of physics steps.
+    """
+    seconds = float(seconds)
+    if not seconds >= 0:
+        raise ValueError(f'an action latency must be at least 0 s, got {seconds}')
+    return DomainRandomizationConfig(
+        action_latency=ActionLatencyRandomization(enabled=True, seconds=(seconds, seconds)))
+
+
 GROUPS = tuple(f.name for f in fields(DomainRandomizationConfig))
 PHYSICS_GROUPS = ('mass', 'center_of_mass', 'inertia', 'friction', 'foot_contact', 'actuators',
                   'joint_dynamics')

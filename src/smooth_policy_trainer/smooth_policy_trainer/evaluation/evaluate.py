@@ -18,6 +18,10 @@ action rate and second difference on the commanded actions (after any low-pass f
 on the measured joint positions, each computed per episode and averaged, reported with f_s and
 the window length N.
 
+``action_latency_s`` delays every action by a fixed time on its way to the motors (the training
+env's action latency, env.domain_randomization.action_latency, fixed at [d, d] with every other
+group off: see fixed_action_latency); the latency sweep (latency_sweep.py) runs it per delay.
+
 With ``--robot-config`` the policy also runs on another robot model (a sim-to-sim transfer,
 see transfer.py), with the same seed and episodes, and the report adds the change from its home
 model; ``--joint-remap POLICY:ROBOT`` renames joints over the robot config's joint_map.
@@ -33,7 +37,8 @@ from lpn_controller.metrics import smoothness_report
 from lpn_controller.runtime import make_runtime
 import numpy as np
 from sim_bridge.physics import warn_if_mismatch
-from smooth_policy_trainer.config.domain_randomization import DomainRandomizationConfig
+from smooth_policy_trainer.config.domain_randomization import (DomainRandomizationConfig,
+                                                               fixed_action_latency)
 from smooth_policy_trainer.config.env_config import EnvConfig, RandomizationConfig
 from smooth_policy_trainer.config.reader import ConfigError
 from smooth_policy_trainer.config.train_config import config_from_dict
@@ -50,27 +55,49 @@ METRIC_NAMES = ('hfr', 'hfr_power_weighted', 'sm', 'action_rate', 'second_differ
 
 
 def evaluate_policy(policy, env_config, episodes=20, seconds=10.0, lpn_mode='table', seed=0,
-                    keep_actions=False, joint_remap=None):
+                    keep_actions=False, joint_remap=None, action_latency_s=0.0):
     """
     Return the evaluation figures (a JSON-ready dict) of an ExportedPolicy on a task.
 
     With ``keep_actions`` the result also holds 'actions': each episode's commanded actions
     (T_i, m) up to its end, for spectra; pop it before writing JSON. ``joint_remap``
     ({policy name: robot name}) renames the policy's joints over the robot config's joint_map.
+    ``action_latency_s``: every action reaches the motors this much later (a whole number of
+    physics steps; ValueError otherwise).
     """
-    # One episode per environment; the episode limit lies past the window, so nothing is
-    # truncated inside it. Only a fall ends an episode here: drifting from the reference root
-    # (a training-time termination) is what the world figures measure.
-    config = replace(env_config, num_envs=episodes, episode_length_s=seconds + 1.0, seed=seed,
-                     randomization=RandomizationConfig(enabled=False), max_root_drift=0.0,
-                     domain_randomization=DomainRandomizationConfig())
-    env = ImitationEnv(config)
+    env = ImitationEnv(evaluation_env_config(env_config, episodes, seconds, seed,
+                                             action_latency_s))
     try:
+        check_latency_steps(action_latency_s, env.sim.config.physics_dt)
         joints = PolicyJoints(policy.metadata.joint_names, env.robot, joint_remap)
         check_task_matches(policy.metadata, env, joints)
-        return _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions, joints)
+        result = _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions, joints)
+        result['action_latency_s'] = float(action_latency_s)
+        return result
     finally:
         env.close()
+
+
+def evaluation_env_config(env_config, episodes, seconds, seed, action_latency_s=0.0):
+    """
+    Return the env config evaluate_policy runs: no randomisation but a fixed action latency.
+
+    One episode per environment; the episode limit lies past the window, so nothing is
+    truncated inside it. Only a fall ends an episode here: drifting from the reference root
+    (a training-time termination) is what the world figures measure.
+    """
+    return replace(env_config, num_envs=episodes, episode_length_s=seconds + 1.0, seed=seed,
+                   randomization=RandomizationConfig(enabled=False), max_root_drift=0.0,
+                   domain_randomization=fixed_action_latency(action_latency_s)
+                   if action_latency_s else DomainRandomizationConfig())
+
+
+def check_latency_steps(action_latency_s, physics_dt):
+    """Refuse an action latency that is not a whole number of physics steps (it would round)."""
+    steps = action_latency_s / physics_dt
+    if abs(steps - round(steps)) > 1e-6:
+        raise ValueError(f'an action latency of {1e3 * action_latency_s:g} ms is not a whole '
+                         f'number of physics steps of {1e3 * physics_dt:g} ms')
 
 
 def evaluate_transfer(policy, home_config, robot_config, joint_remap=None, start_on_floor=False,
