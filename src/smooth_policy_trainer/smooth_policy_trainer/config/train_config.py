@@ -146,6 +146,12 @@ class RunConfig:
     log_dir: str = 'runs'          # runs go to <log_dir>/<run_name>
     run_name: str = checked('', plain_name)   # '' = <clip>_<kind>_<YYYYmmdd-HHMMSS>
     torch_threads: int = ranged(1, 1)   # small networks: one thread is as fast and leaves a core
+    # a checkpoint, run directory or exported policy that starts this run's networks (a second
+    # stage, runners/init_from.py); '' = fresh networks
+    init_from: str = ''
+    # first iterations in which only the critic learns (the actor is held): for init_from an
+    # exported policy, whose critic starts fresh
+    critic_warmup_iterations: int = ranged(0, 0)
 
 
 @dataclass

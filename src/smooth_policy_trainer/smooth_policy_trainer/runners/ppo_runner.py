@@ -36,6 +36,7 @@ from smooth_policy_trainer.runners.checkpoint import (checkpoint_path, FORMAT, F
 from smooth_policy_trainer.runners.common import (fresh_run_dir, git_revision, make_generators,
                                                   open_run, seed_torch, StopOnSignal,
                                                   unstable_postfix, unstable_scalars)
+from smooth_policy_trainer.runners.init_from import initialize_from
 from smooth_policy_trainer.runners.warm_start import warm_start_from_clip
 from smooth_policy_trainer.smoothing.jacobian import JacobianPenalty
 from smooth_policy_trainer.smoothing.regularizers import CAPS, GradientPenalty
@@ -84,6 +85,11 @@ class Runner(StopOnSignal):
                                                 config.ppo.min_std))
         self.ppo = PPO(actor, critic, config.ppo, regularizers)
         self.normalizer = make_normalizer(config.normalizer, size)
+        if fresh and config.run.init_from:
+            loaded = initialize_from(config.run.init_from, self.ppo, self.normalizer,
+                                     task_to_plain(self.env.policy_metadata()),
+                                     config.policy.kind, config.policy.initial_std)
+            print(f'second stage: {loaded}', flush=True)
         self.storage = RolloutStorage(config.ppo.num_steps, config.env.num_envs, size,
                                       num_actions)
         self.iteration = 0
@@ -159,7 +165,11 @@ class Runner(StopOnSignal):
         start = time.perf_counter()
         rollout = self.rollout()
         collected = time.perf_counter()
+        warming_up = self.iteration < self.config.run.critic_warmup_iterations
+        actor_before = copy.deepcopy(self.ppo.actor.state_dict()) if warming_up else None
         losses = self.ppo.update(self.storage, self.generators['minibatch'])
+        if warming_up:   # only the critic learns: a fresh critic's values would move any actor
+            self.ppo.actor.load_state_dict(actor_before)
         done = time.perf_counter()
         self.iteration += 1
         steps = self.config.ppo.num_steps * self.config.env.num_envs
