@@ -99,11 +99,15 @@ class PPO:
               + (batch.stds.pow(2) + (batch.means - means).pow(2)) / (2 * stds.pow(2))
               - 0.5).sum(-1).mean().item()
         if kl > 2.0 * self.config.desired_kl:
-            self.learning_rate = max(1e-5, self.learning_rate / 1.5)
+            self.set_learning_rate(max(1e-5, self.learning_rate / 1.5))
         elif 0.0 < kl < self.config.desired_kl / 2.0:
-            self.learning_rate = min(1e-2, self.learning_rate * 1.5)
+            self.set_learning_rate(min(1e-2, self.learning_rate * 1.5))
+
+    def set_learning_rate(self, learning_rate):
+        """Set the optimiser's learning rate (every parameter group)."""
+        self.learning_rate = learning_rate
         for group in self.optimizer.param_groups:
-            group['lr'] = self.learning_rate
+            group['lr'] = learning_rate
 
     def state_dict(self):
         """Everything needed to continue training exactly."""

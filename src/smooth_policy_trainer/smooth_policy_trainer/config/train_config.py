@@ -101,6 +101,9 @@ class NormalizerConfig:
     epsilon: float = ranged(1e-8, 0)   # inside the square root
     std_offset: float = ranged(0.0, 0)   # added to the std (rsl_rl: epsilon 0, std_offset 0.01)
     clip: float = ranged(10.0, 0, low_open=True)   # |normalised input| is clipped here
+    # False holds the statistics it starts with: a second stage (run.init_from) keeps its first
+    # stage's, which its actor's weights were learnt on
+    update: bool = True
 
 
 @dataclass

@@ -90,6 +90,9 @@ class Runner(StopOnSignal):
                                      task_to_plain(self.env.policy_metadata()),
                                      config.policy.kind, config.policy.initial_std)
             print(f'second stage: {loaded}', flush=True)
+        # Held statistics: randomised sensors (noise, held odometry) would move the mean and std
+        # the first stage's actor was learnt on, and with them what every input means to it.
+        self.normalizer.frozen = not config.normalizer.update
         self.storage = RolloutStorage(config.ppo.num_steps, config.env.num_envs, size,
                                       num_actions)
         self.iteration = 0
@@ -166,10 +169,15 @@ class Runner(StopOnSignal):
         rollout = self.rollout()
         collected = time.perf_counter()
         warming_up = self.iteration < self.config.run.critic_warmup_iterations
-        actor_before = copy.deepcopy(self.ppo.actor.state_dict()) if warming_up else None
+        if warming_up:
+            actor_before = copy.deepcopy(self.ppo.actor.state_dict())
+            learning_rate = self.ppo.learning_rate
         losses = self.ppo.update(self.storage, self.generators['minibatch'])
-        if warming_up:   # only the critic learns: a fresh critic's values would move any actor
+        if warming_up:
+            # Only the critic learns: a fresh critic's values would move any actor. The KL-
+            # adaptive rate, which shrank on the actor's discarded steps, starts over too.
             self.ppo.actor.load_state_dict(actor_before)
+            self.ppo.set_learning_rate(learning_rate)
         done = time.perf_counter()
         self.iteration += 1
         steps = self.config.ppo.num_steps * self.config.env.num_envs

@@ -59,7 +59,7 @@ def test_an_exported_policy_starts_the_actor_and_the_critic_warms_up(first_stage
     _, policy_dir, state = first_stage
     runner = tiny_runner(tmp_path / 'second', f'run.init_from={policy_dir}',
                          'run.critic_warmup_iterations=2', 'run.iterations=3',
-                         'policy.initial_std=0.1')
+                         'policy.initial_std=0.1', 'normalizer.update=false')
     try:
         exported = load_policy(policy_dir)
         actor = parameters(runner.ppo.actor)
@@ -70,10 +70,14 @@ def test_an_exported_policy_starts_the_actor_and_the_critic_warms_up(first_stage
                            rtol=1e-9)
         assert np.allclose(runner.normalizer.mean.numpy(), exported.metadata.observation_mean)
         critic = parameters(runner.ppo.critic)
+        mean, std = runner.normalizer.mean.clone(), runner.normalizer.std.clone()
         for _ in range(2):                   # the warm-up: only the critic learns
             runner.step()
+            assert runner.ppo.learning_rate == runner.config.ppo.learning_rate
         held = parameters(runner.ppo.actor)
         assert all(torch.equal(held[name], actor[name]) for name in actor)
+        assert torch.equal(runner.normalizer.mean, mean)   # normalizer.update=false holds them
+        assert torch.equal(runner.normalizer.std, std)
         assert any(not torch.equal(value, critic[name])
                    for name, value in parameters(runner.ppo.critic).items())
         runner.step()                        # then the actor learns too
