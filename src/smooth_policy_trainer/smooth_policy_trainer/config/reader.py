@@ -77,12 +77,42 @@ def read_config(path, overrides, root, check, folders=None):
     if path is not None:
         path = resolve_config_path(path, folders)
         source = str(path)
-        data = read_yaml_mapping(path, empty_ok=True, what='training config')
+        data = read_with_base(path, folders)
     for assignment in overrides:
         apply_override(data, assignment, root)
     if overrides:
         source += ' with --set ' + ' '.join(overrides)
     return build_config(data, source, root, check)
+
+
+def read_with_base(path, folders=None, seen=()):
+    """
+    Return the raw mapping of a config file, over the config its ``base`` key names.
+
+    ``base: NAME`` (a shipped config's name or a file path relative to this one's folder)
+    starts from that config's keys; this file's keys replace them one leaf at a time. A second
+    training stage is written this way: the first stage's config plus what changes.
+    """
+    data = read_yaml_mapping(path, empty_ok=True, what='training config')
+    base = data.pop('base', None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: key 'base': must name a config, got {base!r}")
+    relative = Path(path).parent / (base if base.endswith('.yaml') else base + '.yaml')
+    base_path = relative if relative.is_file() else resolve_config_path(base, folders)
+    if base_path.resolve() in seen or base_path.resolve() == Path(path).resolve():
+        raise ConfigError(f"{path}: key 'base': {base} leads back to itself")
+    return _merged(read_with_base(base_path, folders, (*seen, Path(path).resolve())), data)
+
+
+def _merged(base, data):
+    merged = dict(base)
+    for key, value in data.items():
+        merged[key] = (_merged(merged[key], value)
+                       if isinstance(value, dict) and isinstance(merged.get(key), dict)
+                       else value)
+    return merged
 
 
 def resolve_config_path(path, folders=None, kind='configs'):

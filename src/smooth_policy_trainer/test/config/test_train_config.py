@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-from smooth_policy_trainer.config.reader import (config_to_dict, ConfigError, resolve_config_path,
-                                                 shipped_config_dirs)
+from smooth_policy_trainer.config.reader import (config_to_dict, ConfigError, read_with_base,
+                                                 resolve_config_path, shipped_config_dirs)
 from smooth_policy_trainer.config.train_config import (apply_override, config_from_dict,
                                                        load_config, TrainConfig)
 import yaml
@@ -30,7 +30,7 @@ def test_the_shipped_configs_load_and_write_every_key_down():
     every_key = key_paths(config_to_dict(TrainConfig()))
     for path in SHIPPED:
         config = load_config(path)
-        written = key_paths(yaml.safe_load(path.read_text()))
+        written = key_paths(read_with_base(path))   # a second stage: with its base
         assert written == every_key, f'{path.name}: missing {sorted(every_key - written)}'
         assert 32 <= config.env.num_envs <= 64
 
@@ -138,3 +138,27 @@ def test_a_partial_file_keeps_the_defaults(tmp_path):
 
 def test_a_null_rank_passes_its_range():
     assert load_config('lpn_trot_arm_wave', ['policy.rank=null']).policy.rank is None
+
+
+def test_a_config_starts_from_the_config_its_base_key_names(tmp_path):
+    """A second stage: a shipped config plus what changes, merged one leaf at a time."""
+    (tmp_path / 'stage2.yaml').write_text(
+        'base: lpn_trot\n'
+        'env:\n'
+        '  reward_terms: {root_position: {weight: 0.2, scale: 200.0}}\n'
+        '  domain_randomization: {mass: {enabled: true, base_scale: [0.8, 2.0]}}\n'
+        'run: {iterations: 7}\n')
+    first, second = load_config('lpn_trot'), load_config(tmp_path / 'stage2.yaml')
+    assert second.run.iterations == 7 and first.run.iterations != 7
+    assert second.env.reward_terms['root_position'] == {'weight': 0.2, 'scale': 200.0}
+    assert second.env.reward_terms['pose'] == first.env.reward_terms['pose']
+    assert second.env.domain_randomization.mass.base_scale == (0.8, 2.0)
+    assert second.env.domain_randomization.mass.link_scale == \
+        first.env.domain_randomization.mass.link_scale
+    assert second.penalty == first.penalty and second.env.clip == first.env.clip
+    (tmp_path / 'loop.yaml').write_text('base: loop\n')
+    with pytest.raises(ConfigError, match="'base': loop leads back to itself"):
+        load_config(tmp_path / 'loop.yaml')
+    (tmp_path / 'missing.yaml').write_text('base: no_such_config\n')
+    with pytest.raises(ConfigError, match='no_such_config: no such config file'):
+        load_config(tmp_path / 'missing.yaml')
