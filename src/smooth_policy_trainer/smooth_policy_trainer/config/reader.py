@@ -87,23 +87,29 @@ def read_config(path, overrides, root, check, folders=None):
 
 def read_with_base(path, folders=None, seen=()):
     """
-    Return the raw mapping of a config file, over the config its ``base`` key names.
+    Return the raw mapping of a config file, over the config(s) its ``base`` key names.
 
-    ``base: NAME`` (a shipped config's name or a file path relative to this one's folder)
-    starts from that config's keys; this file's keys replace them one leaf at a time. A second
-    training stage is written this way: the first stage's config plus what changes.
+    ``base: NAME`` (a shipped config's name, or a file path relative to this one's folder), or
+    a list of them merged in order, starts from those configs' keys; this file's keys replace
+    them one leaf at a time. A second training stage is written this way: the first stage's
+    config, the randomisation all second stages share, and what else changes.
     """
     data = read_yaml_mapping(path, empty_ok=True, what='training config')
-    base = data.pop('base', None)
-    if base is None:
+    bases = data.pop('base', None)
+    if bases is None:
         return data
-    if not isinstance(base, str) or not base:
-        raise ConfigError(f"{path}: key 'base': must name a config, got {base!r}")
-    relative = Path(path).parent / (base if base.endswith('.yaml') else base + '.yaml')
-    base_path = relative if relative.is_file() else resolve_config_path(base, folders)
-    if base_path.resolve() in seen or base_path.resolve() == Path(path).resolve():
-        raise ConfigError(f"{path}: key 'base': {base} leads back to itself")
-    return _merged(read_with_base(base_path, folders, (*seen, Path(path).resolve())), data)
+    here = Path(path).resolve()
+    merged = {}
+    for base in bases if isinstance(bases, list) else [bases]:
+        if not isinstance(base, str) or not base:
+            raise ConfigError(f"{path}: key 'base': must name a config or list configs, got "
+                              f'{bases!r}')
+        relative = Path(path).parent / (base if base.endswith('.yaml') else base + '.yaml')
+        base_path = relative if relative.is_file() else resolve_config_path(base, folders)
+        if base_path.resolve() in (*seen, here):
+            raise ConfigError(f"{path}: key 'base': {base} leads back to itself")
+        merged = _merged(merged, read_with_base(base_path, folders, (*seen, here)))
+    return _merged(merged, data)
 
 
 def _merged(base, data):
