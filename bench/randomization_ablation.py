@@ -7,7 +7,8 @@ Which randomisation closes which gap: train one policy per randomisation group, 
         [--deployed-seconds 20] [--out runs/randomization_ablation] [--output JSON]
 
 The recipe is the shipped policy's own (``--base-policy``: its provenance training config, the
-same task, rewards, PPO and regulariser); each variant turns on one group of
+same task, rewards, PPO and regulariser; for a policy trained in two stages, its first stage's
+config, since the ablation trains from scratch); each variant turns on one group of
 env.domain_randomization at its default ranges (``none``: nothing, the baseline at the same
 budget; ``all``: every group) and trains ``--iterations`` PPO iterations per seed, each run in
 its own process (bench_runs.train_run: a finished run is reused, an interrupted one
@@ -85,7 +86,9 @@ def group_overrides(name):
     """Return the --set overrides that turn one variant's groups on."""
     from smooth_policy_trainer.config.domain_randomization import GROUPS
     groups = GROUPS if name == 'all' else GROUP_SETS[name]
-    return [f'env.domain_randomization.{group}.enabled=true' for group in groups]
+    # Every group off first: a recipe may randomise already (a second stage's does).
+    return [f'env.domain_randomization.{group}.enabled={str(group in groups).lower()}'
+            for group in GROUPS]
 
 
 def base_config(args):
@@ -96,6 +99,16 @@ def base_config(args):
     config = dict(policy.metadata.training_config)
     if not isinstance(config.get('env'), dict):
         raise SystemExit(f'{policy.source} records no training config to train from')
+    if config.get('run', {}).get('init_from'):
+        # A second stage starts from a trained policy; the ablation trains from scratch, on the
+        # first stage's recipe: the shipped config of the policy's name.
+        from smooth_policy_trainer.config import config_to_dict, load_train_config
+        from smooth_policy_trainer.config.reader import ConfigError
+        try:
+            config = config_to_dict(load_train_config(Path(policy.source).name))
+        except ConfigError as error:
+            raise SystemExit(f'{policy.source} is a second training stage; the config of its '
+                             f'first stage is needed: {error}') from None
     path = args.out / 'base_config.yaml'
     args.out.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
