@@ -124,10 +124,22 @@ def evaluate_transfer(policy, home_config, robot_config, joint_remap=None, start
 
 
 def check_task_matches(metadata, env, joints=None):
-    """
-    Refuse a policy whose interface differs from the environment's (joints, layout, scales).
+    """Refuse (ValueError) a policy whose interface differs from the env's: task_mismatches."""
+    joints = joints or PolicyJoints(metadata.joint_names, env.robot)
+    wrong = task_mismatches(metadata, env, joints)
+    if wrong:
+        clip = env.policy_metadata()['clip']
+        raise ValueError(f"the policy's {', '.join(wrong)} differ from the evaluation task's "
+                         f"(clip '{clip}'); evaluate with the environment config it was "
+                         'trained on' + (f'; {joints.problem}' if joints.problem else ''))
 
-    Joint names are compared after the robot's joint map (``joints``, a PolicyJoints; by
+
+def task_mismatches(metadata, env, joints=None):
+    """
+    Return the names of the interface fields where a policy differs from the env's task.
+
+    Joints, observation layout, action scale and default pose, filter, rates and period; [] when
+    none. Joint names are compared after the robot's joint map (``joints``, a PolicyJoints; by
     default the robot config's joint_map alone), in any order. Physics is no part of the
     interface: a policy runs in either configuration, with a PhysicsMismatchWarning when it
     was trained in the other (a sim-to-sim transfer).
@@ -148,11 +160,7 @@ def check_task_matches(metadata, env, joints=None):
         'motion.period_s': np.isclose(metadata.phase_period_s, task['phase_period_s']),
     }
     warn_if_mismatch(metadata.physics, task['physics'])
-    wrong = [name for name, ok in checks.items() if not ok]
-    if wrong:
-        raise ValueError(f"the policy's {', '.join(wrong)} differ from the evaluation task's "
-                         f"(clip '{task['clip']}'); evaluate with the environment config it was "
-                         'trained on' + (f'; {joints.problem}' if joints.problem else ''))
+    return [name for name, ok in checks.items() if not ok]
 
 
 def _run_episodes(policy, env, episodes, seconds, lpn_mode, keep_actions=False, joints=None):

@@ -15,11 +15,12 @@ episode.
 from dataclasses import replace
 
 from sim_bridge.config import robot_config_name
-from smooth_policy_trainer.evaluation.evaluate import env_config_for, evaluate_policy
+from smooth_policy_trainer.evaluation.evaluate import (env_config_for, evaluate_policy,
+                                                       TRANSFER_PHYSICS)
 from smooth_policy_trainer.evaluation.transfer import transfer_env_config
 
 DELAYS_S = (0.0, 0.01, 0.02, 0.03, 0.04)
-SWEEP_PHYSICS = 'full'
+SWEEP_PHYSICS = TRANSFER_PHYSICS   # as a transfer: each model as its MJCF says
 # (key, table header, how to read it from an evaluation, scale)
 FIGURES = (
     ('survival_rate', 'survival', ('survival_rate',), 1.0),

@@ -24,11 +24,10 @@ from pathlib import Path
 
 from lpn_controller.policy_format import load_policy, PolicyFormatError
 import numpy as np
-from smooth_policy_trainer.runners.checkpoint import CheckpointError, load_checkpoint, to_numpy
+from smooth_policy_trainer.evaluation.evaluate import task_mismatches
+from smooth_policy_trainer.runners.checkpoint import CheckpointError, load_checkpoint
+from smooth_policy_trainer.runners.checkpoint_export import policy_from_checkpoint
 import torch
-
-INTERFACE_KEYS = ('joint_names', 'observation_terms', 'action_scale', 'default_pose')
-
 
 PRIOR_SAMPLES = 1e6   # the weight an exported normaliser's statistics keep against new samples
 
@@ -39,35 +38,27 @@ def is_exported_policy(path):
     return (path / 'policy.yaml').is_file() or path.name.endswith(('.tar.gz', '.tgz', '.zip'))
 
 
-def initialize_from(path, ppo, normalizer, task, policy_kind, initial_std):
+def initialize_from(path, ppo, normalizer, env, policy_kind, initial_std):
     """
     Start ``ppo``'s networks and ``normalizer`` from ``path`` (see the module).
 
-    ``task`` is this run's env.policy_metadata() as plain types (task_to_plain);
-    ``policy_kind`` and ``initial_std`` its policy config's. Returns a line saying what was
-    loaded. Raises CheckpointError naming the source and what differs.
+    ``env`` is this run's environment, ``policy_kind`` and ``initial_std`` its policy config's.
+    Returns a line saying what was loaded. Raises CheckpointError naming the source and what
+    differs.
     """
     if is_exported_policy(path):
-        return _from_exported_policy(path, ppo, normalizer, task, policy_kind, initial_std)
+        return _from_exported_policy(path, ppo, normalizer, env, policy_kind, initial_std)
     return 'actor, critic and normaliser from ' + \
-        _from_checkpoint(path, ppo, normalizer, task, policy_kind)
+        _from_checkpoint(path, ppo, normalizer, env, policy_kind)
 
 
-def _from_exported_policy(path, ppo, normalizer, task, policy_kind, initial_std):
+def _from_exported_policy(path, ppo, normalizer, env, policy_kind, initial_std):
     try:
         policy = load_policy(path)
     except (OSError, PolicyFormatError, ValueError) as error:
         raise CheckpointError(f'run.init_from: {error}') from None
     metadata = policy.metadata
-    if metadata.kind != policy_kind:
-        raise CheckpointError(f'{path}: run.init_from is a {metadata.kind} policy; this run '
-                              f'trains a {policy_kind}')
-    theirs = {'joint_names': list(metadata.joint_names),
-              'observation_terms': [{'name': term.name, 'size': term.size,
-                                     'scale': term.scale} for term in metadata.observation_terms],
-              'action_scale': float(metadata.action_scale[0]),
-              'default_pose': metadata.default_pose}
-    _check_interface(path, theirs, task)
+    _check_interface(path, metadata, env, policy_kind)
     weights = {name: torch.as_tensor(np.asarray(value), dtype=torch.float32)
                for name, value in policy.weights.items()}
     weights['log_std'] = torch.full_like(ppo.actor.log_std, math.log(initial_std))
@@ -85,7 +76,7 @@ def _from_exported_policy(path, ppo, normalizer, task, policy_kind, initial_std)
     return f'actor and normaliser from the policy {policy.source} (a fresh critic)'
 
 
-def _from_checkpoint(path, ppo, normalizer, task, policy_kind):
+def _from_checkpoint(path, ppo, normalizer, env, policy_kind):
     """
     Load the actor, critic and normaliser of the checkpoint at ``path`` (a file or run dir).
 
@@ -93,11 +84,7 @@ def _from_checkpoint(path, ppo, normalizer, task, policy_kind):
     """
     state = load_checkpoint(path)
     source = state['path']
-    kind = state['config'].get('policy', {}).get('kind')
-    if kind != policy_kind:
-        raise CheckpointError(f'{source}: run.init_from has a {kind} actor; this run trains '
-                              f'a {policy_kind}')
-    _check_interface(source, to_numpy(state['task']), task)
+    _check_interface(source, policy_from_checkpoint(state).metadata, env, policy_kind)
     try:
         ppo.actor.load_state_dict(state['ppo']['actor'])
         ppo.critic.load_state_dict(state['ppo']['critic'])
@@ -108,23 +95,12 @@ def _from_checkpoint(path, ppo, normalizer, task, policy_kind):
     return source
 
 
-def _check_interface(source, theirs, task):
-    for key in INTERFACE_KEYS:
-        same = (np.allclose(np.asarray(theirs.get(key), dtype=float),
-                            np.asarray(task.get(key), dtype=float))
-                if key in ('action_scale', 'default_pose')
-                else _plain(theirs.get(key)) == _plain(task.get(key)))
-        if not same:
-            raise CheckpointError(f"{source}: run.init_from's task differs from this run's in "
-                                  f'{key}; a second stage needs the same interface')
-
-
-def _plain(value):
-    # numpy arrays, tuples and lists compare as nested lists of Python numbers and strings
-    if hasattr(value, 'tolist'):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
+def _check_interface(source, metadata, env, policy_kind):
+    # The evaluation's check of a policy against a task: one definition of the interface.
+    if metadata.kind != policy_kind:
+        raise CheckpointError(f'{source}: run.init_from has a {metadata.kind} actor; this run '
+                              f'trains a {policy_kind}')
+    wrong = task_mismatches(metadata, env)
+    if wrong:
+        raise CheckpointError(f"{source}: run.init_from's {', '.join(wrong)} differ from this "
+                              "run's task; a second stage needs the same interface")

@@ -86,8 +86,7 @@ class Runner(StopOnSignal):
         self.ppo = PPO(actor, critic, config.ppo, regularizers)
         self.normalizer = make_normalizer(config.normalizer, size)
         if fresh and config.run.init_from:
-            loaded = initialize_from(config.run.init_from, self.ppo, self.normalizer,
-                                     task_to_plain(self.env.policy_metadata()),
+            loaded = initialize_from(config.run.init_from, self.ppo, self.normalizer, self.env,
                                      config.policy.kind, config.policy.initial_std)
             print(f'second stage: {loaded}', flush=True)
         # Held statistics: randomised sensors (noise, held odometry) would move the mean and std

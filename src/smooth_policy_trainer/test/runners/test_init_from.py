@@ -89,8 +89,8 @@ def test_an_exported_policy_starts_the_actor_and_the_critic_warms_up(first_stage
 
 @pytest.mark.parametrize('override, message', [
     ('policy.kind=mlp penalty.enabled=false', 'this run trains a mlp'),
-    ('env.observe_heading=true', 'observation_terms'),
-    ('env.action_scale=0.3', 'action_scale'),
+    ('env.observe_heading=true', r'observation\.terms'),
+    ('env.action_scale=0.3', r'action\.scale'),
 ])
 def test_another_interface_is_refused_naming_what_differs(first_stage, tmp_path, override,
                                                           message):
