@@ -18,7 +18,7 @@ models. The ``unstable`` column counts the episodes whose simulation MuJoCo rese
 apart from falls; a note follows the table when there are any).
 
     MENAGERIE_ROOT=~/mujoco_menagerie .venv/bin/python bench/sim_to_sim_transfer.py \
-        [--robot-config src/sim_bridge/sim_bridge/model/menagerie_spot_arm.yaml] \
+        [--robot-config menagerie_spot_arm] \
         [--episodes 20] [--seconds 10] [--deployed-seconds 20] [--output transfer.json]
 """
 
@@ -31,7 +31,7 @@ from lpn_controller.policy_format import load_policy
 import mujoco
 import numpy as np
 from quadruped_arm_bringup.deployed_start import deployed_start_figures
-from sim_bridge.config import load_config, MODEL_DIR
+from sim_bridge.config import load_config, robot_config_path
 from sim_bridge.mjcf import MissingMeshWarning
 from sim_bridge.physics import PhysicsMismatchWarning
 from sim_bridge.simulator import Simulator
@@ -108,7 +108,8 @@ def evaluate_starts(policy, robot_config, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument('--robot-config', default=str(MODEL_DIR / 'menagerie_spot_arm.yaml'))
+    parser.add_argument('--robot-config', default='menagerie_spot_arm',
+                        help='the other model: a shipped name or a robot YAML')
     parser.add_argument('--policies', nargs='*', default=None,
                         help='policy directories (default: every shipped policy)')
     parser.add_argument('--episodes', type=int, default=20)
@@ -118,6 +119,7 @@ def main():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', help='write every figure to this JSON file')
     args = parser.parse_args()
+    args.robot_config = str(robot_config_path(args.robot_config))
 
     # Menagerie's XML alone: its mesh geoms are dropped, which the config's comments explain.
     warnings.simplefilter('ignore', MissingMeshWarning)

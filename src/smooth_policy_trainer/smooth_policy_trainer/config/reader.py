@@ -132,8 +132,9 @@ def resolve_config_path(path, folders=None, kind='configs'):
     path = Path(path)
     if path.is_file():
         return path
-    if path.parent == Path('.'):
-        name = path.name if path.suffix == '.yaml' else path.name + '.yaml'
+    if not path.is_absolute():
+        # A shipped name, or one under a shipped folder (stages/randomized), from anywhere.
+        name = path if path.suffix == '.yaml' else path.with_name(path.name + '.yaml')
         for folder in folders:
             if (folder / name).is_file():
                 return folder / name

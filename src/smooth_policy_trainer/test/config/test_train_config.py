@@ -156,6 +156,10 @@ def test_a_config_starts_from_the_config_its_base_key_names(tmp_path):
     assert second.env.domain_randomization.mass.link_scale == \
         first.env.domain_randomization.mass.link_scale
     assert second.penalty == first.penalty and second.env.clip == first.env.clip
+    # The stage every shipped second stage shares, named from a user's own folder.
+    (tmp_path / 'mine.yaml').write_text('base: [lpn_arm_circle, stages/randomized]\n')
+    mine = load_config(tmp_path / 'mine.yaml')
+    assert mine.env.clip == 'arm_circle' and mine.env.domain_randomization.mass.enabled
     (tmp_path / 'loop.yaml').write_text('base: loop\n')
     with pytest.raises(ConfigError, match="'base': loop leads back to itself"):
         load_config(tmp_path / 'loop.yaml')
