@@ -116,6 +116,35 @@ def test_a_killed_local_study_resumes_and_skips_finished_runs(tmp_path):
     assert 'MLP + low-pass filter (alpha 0.5) | 0/1' in report
 
 
+def test_a_terminated_study_stops_its_running_runs_and_they_resume(tmp_path):
+    # SIGTERM to the study alone (a scheduler's kill, not Ctrl-C to the process group): the
+    # running run must save and stop too, not train on to its cap while the study waits.
+    out = tmp_path / 'study'
+    grid = ['--tasks', 'hop', '--methods', 'mlp', '--seeds', '0', '--iterations', '100000',
+            '--eval-every', '100000', '--checkpoint-every', '100000', '--out', str(out),
+            '--local', '--parallel', '1', *TINY]
+    log = out / 'runs' / 'hop' / 'mlp' / 'seed0' / 'train.log'
+    study_process = subprocess.Popen([sys.executable, '-m', 'smooth_policy_trainer.study', *grid],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (log.is_file() and 'from iteration 0' in log.read_text()):
+            assert study_process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)
+        study_process.send_signal(signal.SIGTERM)
+        _, errors = study_process.communicate(timeout=60)
+    finally:
+        if study_process.poll() is None:
+            os.killpg(study_process.pid, signal.SIGKILL)
+    assert study_process.returncode == 130, errors
+    assert 'interrupted at iteration' in log.read_text()
+    assert not records(out)      # no record: the run did not end, it stopped to resume
+    progress = json.loads((out / 'runs' / 'hop' / 'mlp' / 'seed0' / 'progress.json').read_text())
+    assert progress['iteration'] > 0
+
+
 @pytest.mark.skipif(not BENCH.is_file(), reason='bench/ is not part of an installed package')
 def test_the_bench_script_calls_the_study_and_rebuilds_the_report(tmp_path):
     results = tmp_path / 'results.md'

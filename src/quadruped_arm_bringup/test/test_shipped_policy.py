@@ -58,8 +58,16 @@ def test_shipped_policy_keeps_the_robot_up_and_smooth(policy, result):
         assert result['smoothness']['hfr']['value'] < 0.05
     elif policy.metadata.kind == 'lpn':
         assert result['smoothness']['hfr']['value'] < 0.02
-    else:  # the unregularised baseline is shipped to show the chatter the LPN removes
-        assert result['smoothness']['hfr']['value'] > 0.1
+    else:
+        # The unregularised baseline is shipped to show the chatter the LPN removes: beside the
+        # LPN the demo runs with it, on the same clip, it puts far more power above 10 Hz, and
+        # more than any shipped LPN may. (Trained with the LPNs' randomised second stage, it
+        # chatters less than the MLP shipped before: 6 % of its power against 38 %.)
+        lpn = load_policy(POLICIES / f'lpn_{policy.metadata.motion_clip}')
+        lpn_result = evaluate_policy(lpn, env_config_for(lpn), episodes=2, seconds=4.0)
+        hfr = result['smoothness']['hfr']['value']
+        assert hfr > 0.02
+        assert hfr > 20.0 * lpn_result['smoothness']['hfr']['value']
 
 
 def test_shipped_policy_performs_its_clip_in_the_world(policy, result):

@@ -37,6 +37,7 @@ import platform
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from smooth_policy_trainer.evaluation.study_grid import (BASE_CONFIG, BASE_OVERRIDES, check_grid,
@@ -52,6 +53,19 @@ def _die_with_parent():
         ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+# The runs this process has started and not yet seen end (run_locally's threads add them).
+_RUNNING = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_running_runs():
+    """Send SIGTERM to every run still going: each saves a checkpoint and exits (status 130)."""
+    with _RUNNING_LOCK:
+        for process in _RUNNING:
+            if process.poll() is None:
+                process.terminate()
 
 
 def run_in_subprocess(spec):
@@ -71,9 +85,15 @@ def run_in_subprocess(spec):
     command = [sys.executable, '-m', 'smooth_policy_trainer.runners.study_run', str(spec_path),
                str(record_path)]
     with open(log_path, 'a') as log:
-        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
-                              preexec_fn=_die_with_parent if os.name == 'posix' else None
-                              ).returncode
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=_die_with_parent if os.name == 'posix' else None)
+        with _RUNNING_LOCK:
+            _RUNNING.add(process)
+        try:
+            code = process.wait()
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(process)
     if code != 0 or not record_path.is_file():
         tail = log_path.read_text().splitlines()[-5:] if log_path.is_file() else []
         raise RuntimeError(f"{spec['name']}: the run exited with status {code} on "
@@ -188,7 +208,9 @@ def run_locally(specs, parallel, finished):
             error = future.exception()
             finished(futures[future], None if error else future.result(), error)
     except KeyboardInterrupt:
-        # The running runs got the signal too and save a checkpoint; start no queued one.
+        # Ctrl-C reaches the runs too, a SIGTERM to the study alone does not: pass it on, so
+        # each running run saves a checkpoint and exits, and start no queued one.
+        stop_running_runs()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
