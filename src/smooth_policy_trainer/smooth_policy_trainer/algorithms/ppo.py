@@ -29,18 +29,23 @@ class PPO:
         return self.actor.log_std.exp().clamp_min(self.config.min_std)
 
     @torch.no_grad()
-    def act(self, states, phases, generator=None):
-        """Sample actions; returns (actions, log_probs, values, means, stds)."""
+    def act(self, states, phases, generator=None, critic_states=None):
+        """
+        Sample actions; returns (actions, log_probs, values, means, stds).
+
+        The critic values ``critic_states`` (the states with the critic-only inputs after them;
+        default ``states``).
+        """
         means = self.actor.mean(states, phases)
         stds = self.std().expand_as(means)
         actions = means + stds * torch.randn(means.shape, generator=generator)
-        return (actions, gaussian_log_prob(actions, means, stds), self.critic(states, phases),
-                means, stds)
+        values = self.critic(states if critic_states is None else critic_states, phases)
+        return actions, gaussian_log_prob(actions, means, stds), values, means, stds
 
     @torch.no_grad()
-    def value(self, states, phases):
+    def value(self, critic_states, phases):
         """Return the critic value of states (for bootstrapping)."""
-        return self.critic(states, phases)
+        return self.critic(critic_states, phases)
 
     def update(self, storage, generator=None):
         """Run the minibatch epochs over one rollout; returns mean losses for logging."""
@@ -62,7 +67,7 @@ class PPO:
                 batch.advantages * ratio.clamp(1 - config.clip_param, 1 + config.clip_param),
             ).mean()
 
-            values = self.critic(batch.states, batch.phases)
+            values = self.critic(batch.critic_states, batch.phases)
             if config.use_clipped_value_loss:
                 clipped = batch.values + (values - batch.values).clamp(
                     -config.clip_param, config.clip_param)

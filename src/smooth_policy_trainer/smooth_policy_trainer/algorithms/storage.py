@@ -17,6 +17,7 @@ class Batch:
     """One minibatch of transitions (flattened over time and environments)."""
 
     states: torch.Tensor          # normalised observations s (without phase)
+    critic_states: torch.Tensor   # s and the critic-only (privileged) inputs, for the critic
     phases: torch.Tensor
     next_states: torch.Tensor     # s_{t+1}, for temporal smoothness losses (CAPS)
     next_phases: torch.Tensor
@@ -33,11 +34,12 @@ class Batch:
 class RolloutStorage:
     """Holds one rollout and computes GAE returns and advantages."""
 
-    def __init__(self, num_steps, num_envs, observation_size, num_actions):
+    def __init__(self, num_steps, num_envs, observation_size, num_actions, privileged_size=0):
         def zeros(*shape):
             return torch.zeros(num_steps, num_envs, *shape)
         self.num_steps, self.num_envs = num_steps, num_envs
         self.states = zeros(observation_size)
+        self.critic_states = zeros(observation_size + privileged_size)
         self.next_states = zeros(observation_size)
         self.next_phases = zeros()
         self.phases = zeros()
@@ -54,17 +56,20 @@ class RolloutStorage:
         self.step = 0
 
     def add(self, states, phases, actions, log_probs, values, rewards, dones, means, stds,
-            next_states, next_phases, learnable=None):
+            next_states, next_phases, learnable=None, critic_states=None):
         """
         Store one step; ``rewards`` already include any bootstrap for time-outs.
 
-        ``learnable`` (per environment, default all 1) is 0 where the step is no transition.
+        ``learnable`` (per environment, default all 1) is 0 where the step is no transition;
+        ``critic_states`` (default ``states``) is what the critic valued.
         """
         t = self.step
         if t >= self.num_steps:
             raise RuntimeError('rollout storage is full; call clear() after the update')
         self.learnable[t] = 1.0 if learnable is None else learnable
-        for name, value in (('states', states), ('phases', phases), ('actions', actions),
+        critic_states = states if critic_states is None else critic_states
+        for name, value in (('states', states), ('critic_states', critic_states),
+                            ('phases', phases), ('actions', actions),
                             ('log_probs', log_probs), ('values', values),
                             ('rewards', rewards), ('dones', dones), ('means', means),
                             ('stds', stds), ('next_states', next_states),

@@ -14,3 +14,4 @@ ALGORITHMS = ('td3', 'sac')
 OFFPOLICY_TASKS = ('gym', 'imitation')
 PHYSICS = ('fast', 'full')                           # sim_bridge.physics.PHYSICS_CONFIGS
 DEFAULT_POSES = ('clip_mean', 'keyframe')
+PRIVILEGED_INPUTS = ('root_position_error',)           # envs.privileged_inputs.SIZES

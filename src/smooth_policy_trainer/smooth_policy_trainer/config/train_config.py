@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from smooth_policy_trainer.config.choices import (ACTIVATIONS, INITS, JACOBIAN_METHODS,
-                                                  POLICY_KINDS)
+                                                  POLICY_KINDS, PRIVILEGED_INPUTS)
 from smooth_policy_trainer.config.domain_randomization import check_env_randomization
 from smooth_policy_trainer.config.env_config import EnvConfig
 from smooth_policy_trainer.config.reader import apply_override as reader_apply_override
@@ -92,6 +92,11 @@ class CriticConfig:
     activation: str = one_of('elu', ACTIVATIONS)
     phase_harmonics: int = ranged(2, 0)
     init: str = one_of('orthogonal', INITS)   # as policy.init
+    # What the simulation knows and the robot's sensors do not, for the critic only (envs/
+    # privileged_inputs.py): e.g. [root_position_error] for a clip that must hold its place.
+    privileged_inputs: Tuple[str, ...] = checked((), lambda names: None if all(
+        name in PRIVILEGED_INPUTS for name in names) and len(set(names)) == len(names) else
+        f"must list distinct names of {', '.join(PRIVILEGED_INPUTS)}, got {list(names)!r}")
 
 
 @dataclass

@@ -36,6 +36,7 @@ from smooth_policy_trainer.envs.episode_randomizer import make_domain_randomizer
 from smooth_policy_trainer.envs.floor_start import make_reference_start
 from smooth_policy_trainer.envs.imitation_reward import ImitationReward
 from smooth_policy_trainer.envs.observed_inputs import make_heading, make_odometry
+from smooth_policy_trainer.envs.privileged_inputs import privileged_inputs
 from smooth_policy_trainer.envs.randomization import make_randomization
 from smooth_policy_trainer.envs.termination import Termination
 from smooth_policy_trainer.motion.clip_files import read_clip_header
@@ -248,6 +249,13 @@ class ImitationEnv:
         return self.builder.build(positions, velocities, orientation, angular_velocity,
                                   self.actions.previous_action, linear_velocity=linear_velocity,
                                   heading_origin=self.heading.heading_origin)
+
+    def privileged_inputs(self, names):
+        """Return the critic-only inputs ``names`` of the current states (privileged_inputs.py)."""
+        if not names:
+            return np.zeros((self.num_envs, 0), dtype=np.float32)
+        return privileged_inputs(names, self.sim.read_state(),
+                                 self.clip.sample(self.absolute_phase()))
 
     def policy_metadata(self):
         """Return the task-side fields of an exported policy's metadata (lpn_controller format)."""

@@ -26,6 +26,7 @@ from smooth_policy_trainer.algorithms.storage import RolloutStorage
 from smooth_policy_trainer.config.reader import config_to_dict, dump_config
 from smooth_policy_trainer.config.train_config import config_from_dict
 from smooth_policy_trainer.envs.imitation_env import ImitationEnv
+from smooth_policy_trainer.envs.privileged_inputs import privileged_size
 from smooth_policy_trainer.envs.task_metadata import task_to_plain
 from smooth_policy_trainer.evaluation.evaluate import evaluate_policy, format_table
 from smooth_policy_trainer.networks.export import build_policy
@@ -68,7 +69,10 @@ class Runner(StopOnSignal):
             before, after = warm_start_from_clip(actor, self.env)
             print(f'reference warm start: the action at the mean observation is {after:.4f} RMS '
                   f'from the clip replay (was {before:.4f})', flush=True)
-        critic = Critic(size, config.critic.hidden_sizes, config.critic.activation,
+        # The critic may see what the actor may not (critic.privileged_inputs), after s.
+        self.privileged = tuple(config.critic.privileged_inputs)
+        privileged = privileged_size(self.privileged)
+        critic = Critic(size + privileged, config.critic.hidden_sizes, config.critic.activation,
                         config.critic.phase_harmonics, config.critic.init)
         # One generator per use, seeded from run.seed: a checkpoint saves each stream's state.
         self.generators = make_generators(config.run.seed, GENERATORS)
@@ -93,7 +97,7 @@ class Runner(StopOnSignal):
         # the first stage's actor was learnt on, and with them what every input means to it.
         self.normalizer.frozen = not config.normalizer.update
         self.storage = RolloutStorage(config.ppo.num_steps, config.env.num_envs, size,
-                                      num_actions)
+                                      num_actions, privileged)
         self.iteration = 0
         self.episode_returns = deque(maxlen=100)   # the last 100 finished episodes, for logs
         self.episode_lengths = deque(maxlen=100)
@@ -123,6 +127,13 @@ class Runner(StopOnSignal):
     def _states(self, observations):
         return self.normalizer(observations).float()
 
+    def _critic_states(self, states):
+        # The privileged inputs of the env's current states (the ones ``states`` observe).
+        if not self.privileged:
+            return states
+        return torch.cat((states, torch.from_numpy(self.env.privileged_inputs(self.privileged))),
+                         dim=-1)
+
     def rollout(self):
         """Collect one rollout into the storage and compute its returns; returns statistics."""
         gamma = self.config.ppo.gamma
@@ -132,8 +143,9 @@ class Runner(StopOnSignal):
         for _ in range(self.config.ppo.num_steps):
             self.normalizer.update(self.observations)
             states = self._states(self.observations)
+            critic_states = self._critic_states(states)
             actions, log_probs, values, means, stds = self.ppo.act(
-                states, self.phases, self.generators['action'])
+                states, self.phases, self.generators['action'], critic_states)
             result = self.env.step(actions.numpy())
             next_observations, next_phases = self._to_torch(result.observations, result.phases)
             rewards = torch.from_numpy(result.rewards).float()
@@ -146,7 +158,8 @@ class Runner(StopOnSignal):
             dones = torch.from_numpy(result.terminated | result.truncated | result.unstable)
             self.storage.add(states, self.phases, actions, log_probs, values, rewards,
                              dones.float(), means, stds, self._states(next_observations),
-                             next_phases, learnable=torch.from_numpy(~result.unstable).float())
+                             next_phases, learnable=torch.from_numpy(~result.unstable).float(),
+                             critic_states=critic_states)
             unstable += int(result.unstable.sum())
             episodes += len(result.finished_lengths) + int(result.unstable.sum())
             self.observations, self.phases = next_observations, next_phases
@@ -155,7 +168,8 @@ class Runner(StopOnSignal):
                 term_sums[name] = term_sums.get(name, 0.0) + float(term.mean())
             self.episode_returns.extend(result.finished_returns.tolist())
             self.episode_lengths.extend(result.finished_lengths.tolist())
-        last_values = self.ppo.value(self._states(self.observations), self.phases)
+        last_values = self.ppo.value(self._critic_states(self._states(self.observations)),
+                                     self.phases)
         self.storage.compute_returns(last_values, gamma, self.config.ppo.lam)
         steps = self.config.ppo.num_steps
         return {'reward_per_step': reward_sum / steps,
