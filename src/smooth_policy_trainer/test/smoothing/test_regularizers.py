@@ -31,7 +31,8 @@ def make_batch(seed=0, valid=None):
                  next_states=rand(BATCH, OBS), next_phases=torch.rand(BATCH, generator=generator),
                  next_valid=valid, actions=rand(BATCH, ACT), log_probs=rand(BATCH),
                  values=rand(BATCH), returns=rand(BATCH), advantages=rand(BATCH),
-                 means=rand(BATCH, ACT), stds=torch.ones(BATCH, ACT))
+                 means=rand(BATCH, ACT), stds=torch.ones(BATCH, ACT),
+                 critic_states=torch.zeros(BATCH, OBS))   # the critic's; no regulariser reads it
 
 
 def test_caps_distances_by_hand():
