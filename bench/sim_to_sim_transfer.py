@@ -27,6 +27,7 @@ import json
 from pathlib import Path
 import warnings
 
+from lpn_controller.config_files import ConfigError
 from lpn_controller.policy_format import load_policy
 import mujoco
 import numpy as np
@@ -119,7 +120,13 @@ def main():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', help='write every figure to this JSON file')
     args = parser.parse_args()
-    args.robot_config = str(robot_config_path(args.robot_config))
+    try:
+        other = robot_config_path(args.robot_config)
+    except ConfigError as error:
+        parser.error(f'--robot-config: {error}')
+    if other is None:
+        parser.error('--robot-config: name the other model (menagerie_spot_arm or a robot YAML)')
+    args.robot_config = str(other)
 
     # Menagerie's XML alone: its mesh geoms are dropped, which the config's comments explain.
     warnings.simplefilter('ignore', MissingMeshWarning)

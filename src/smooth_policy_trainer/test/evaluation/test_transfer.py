@@ -184,6 +184,15 @@ def test_the_transfer_bench_tabulates_both_models(robot, tmp_path):
     assert set(written['policies']) == {POLICY.name}
 
 
+@pytest.mark.skipif(not BENCH.is_file(), reason='bench/ is not part of an installed package')
+def test_the_transfer_bench_names_a_robot_it_does_not_know():
+    done = subprocess.run([sys.executable, str(BENCH), '--robot-config', 'no_such_robot'],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "--robot-config: robot 'no_such_robot' is not a shipped robot configuration " \
+        '(shipped: ' in done.stderr and 'menagerie_spot_arm' in done.stderr
+
+
 def test_a_transfer_runs_both_models_as_their_mjcfs_say_unless_told(robot, policy):
     """The shipped policies train in fast physics; a transfer compares models in full physics."""
     home_config = evaluate.env_config_for(policy)
