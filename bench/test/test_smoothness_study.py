@@ -23,7 +23,7 @@ from smooth_policy_trainer.runners.ppo_runner import Runner
 TINY_SETTINGS = ['ppo.num_steps=4', 'ppo.num_minibatches=1']
 TINY = ['--num-envs', '2', '--set', TINY_SETTINGS[0], '--set', TINY_SETTINGS[1],
         '--eval-episodes', '1', '--eval-seconds', '1']
-BENCH = Path(__file__).resolve().parents[3] / 'bench' / 'smoothness_study.py'
+BENCH = Path(__file__).resolve().parents[2] / 'bench' / 'smoothness_study.py'
 
 
 def study(*arguments, **options):

@@ -33,6 +33,9 @@ COLUMNS = {
                             lambda r: r['env_steps_to_target'], 0),
     'joint_rmse_rad': ('joint RMSE (rad)', lambda r: _at_target(r, 'joint_rmse_rad'), 3),
     'forward_speed_m_s': ('fwd (m/s)', lambda r: _at_target(r, 'forward_speed_m_s'), 2),
+    'hop_flight_time_s': ('flight (s)', lambda r: _at_target(r, 'hop_flight_time_s'), 3),
+    'hop_apex_error_max_m': ('apex off (cm)',
+                             lambda r: _at_target(r, 'hop_apex_error_max_m', 100.0), 1),
     'hfr_power_weighted': ('HFR pw (%)',
                            lambda r: _at_target(r, 'hfr_power_weighted', 100.0), 2),
     'hfr': ('HFR mean (%)', lambda r: _at_target(r, 'hfr', 100.0), 2),
@@ -43,6 +46,15 @@ COLUMNS = {
     'peak_rss_mib': ('peak MiB', lambda r: r['peak_rss_mib'], 0),
 }
 RANK_BY = 'hfr_power_weighted'
+# The world figures a task's table shows: a hop's flight and apex, a trot's forward speed.
+TASK_COLUMNS = {'hop': ('hop_flight_time_s', 'hop_apex_error_max_m')}
+WORLD_COLUMNS = ('forward_speed_m_s', 'hop_flight_time_s', 'hop_apex_error_max_m')
+
+
+def task_columns(task):
+    """Return the COLUMNS keys of ``task``'s table, in order."""
+    world = TASK_COLUMNS.get(task, ('forward_speed_m_s',))
+    return [column for column in COLUMNS if column not in WORLD_COLUMNS or column in world]
 
 
 def _at_target(record, name, scale=1.0):
@@ -203,12 +215,13 @@ def tables_markdown(records, summary, plots, relative_to):
     lines = _setup_lines(records) if records else ['No run records yet.', '']
     for task, rows in summary.items():
         targets = next(r['targets'] for r in records if r['task'] == task)
+        columns = task_columns(task)
         lines += [f'### {task}', '', 'Targets: ' + ', '.join(f'`{t}`' for t in targets) + '.',
                   '', '| method | reached | ' + ' | '.join(
-                      header for header, _, _ in COLUMNS.values()) + ' |',
-                  '|---|---|' + '---|' * len(COLUMNS)]
+                      COLUMNS[column][0] for column in columns) + ' |',
+                  '|---|---|' + '---|' * len(columns)]
         for row in rows.values():
-            cells = [_cell(row[column], digits) for column, (_, _, digits) in COLUMNS.items()]
+            cells = [_cell(row[column], COLUMNS[column][2]) for column in columns]
             lines.append(f"| {row['label']} | {row['reached']}/{row['runs']} | " +
                          ' | '.join(cells) + ' |')
         missed = [r for r in records if r['task'] == task and not r['reached']]

@@ -5,7 +5,8 @@ import json
 import pytest
 from smooth_policy_trainer.cli.study import record_path
 from smooth_policy_trainer.evaluation.study_grid import run_name, TROT_TARGETS
-from smooth_policy_trainer.evaluation.study_report import build_report, summarise
+from smooth_policy_trainer.evaluation.study_report import (build_report, summarise,
+                                                           tables_markdown)
 from smooth_policy_trainer.runners.study_run import write_json_atomically
 
 FIGURES = {'joint_rmse_rad': 0.05, 'forward_speed_m_s': 0.5, 'hfr': 0.02,
@@ -93,3 +94,17 @@ def test_the_report_is_rebuilt_from_the_records_present(tmp_path):
     text = results.read_text()
     assert 'Kept.' in text and 'Also kept.' in text and 'old' not in text
     assert '](study/report/trot_arm_wave_pareto.png)' in text
+
+
+def test_each_task_shows_its_own_world_figures():
+    # A hop is judged by its flight and apex, a trot by its speed: each table has its own.
+    hop = record('lpn_jacobian', 0, 100, 0.002, 'LPN + penalty')
+    hop['task'] = 'hop'
+    for evaluation in hop['evaluations']:
+        evaluation['figures'].update(hop_flight_time_s=0.14, hop_apex_error_max_m=0.012)
+    records = [*RECORDS, hop]
+    text = tables_markdown(records, summarise(records), {}, '.')
+    trot_table, hop_table = text.split('### hop')
+    assert '| fwd (m/s) |' in trot_table and 'flight (s)' not in trot_table
+    assert '| flight (s) | apex off (cm) |' in hop_table and 'fwd (m/s)' not in hop_table
+    assert '| LPN + penalty | 1/1 | 150 | 153,600 | 0.050 | 0.140 | 1.2 |' in hop_table
