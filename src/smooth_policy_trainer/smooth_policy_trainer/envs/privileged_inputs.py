@@ -16,6 +16,7 @@ cannot tell the actor which hop crept. With the drift among its inputs it can.
 from lpn_controller.rotations import yaw_angle
 import numpy as np
 from smooth_policy_trainer.config.choices import PRIVILEGED_INPUTS
+from smooth_policy_trainer.evaluation.world_figures import heading_frame
 
 # name: number of values per environment
 SIZES = {'root_position_error': 2}
@@ -39,10 +40,8 @@ def privileged_inputs(names, state, reference):
     for name in names:
         if name == 'root_position_error':
             offset = state.base_position[:, :2] - reference.root_position[:, :2]
-            yaw = yaw_angle(reference.root_orientation)
-            cos, sin = np.cos(yaw), np.sin(yaw)
-            columns.append(np.stack((cos * offset[:, 0] + sin * offset[:, 1],
-                                     -sin * offset[:, 0] + cos * offset[:, 1]), axis=-1))
+            columns.append(np.stack(heading_frame(offset, yaw_angle(reference.root_orientation)),
+                                    axis=-1))
         else:
             raise ValueError(f"unknown privileged input '{name}'; known: "
                              f"{', '.join(PRIVILEGED_INPUTS)}")
