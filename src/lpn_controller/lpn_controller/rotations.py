@@ -94,6 +94,14 @@ def yaw_angle(orientation):
     return np.arctan2(2.0 * (w * z + x * y), w * w + x * x - y * y - z * z)
 
 
+def heading_frame(vectors, yaw):
+    """Return (along, across) the heading ``yaw`` of the horizontal part of world vectors."""
+    vectors = np.asarray(vectors, dtype=float)
+    cos, sin = np.cos(yaw), np.sin(yaw)
+    return (cos * vectors[..., 0] + sin * vectors[..., 1],
+            -sin * vectors[..., 0] + cos * vectors[..., 1])
+
+
 def wrap_angle(angle):
     """Return angles (rad) wrapped to [-pi, pi)."""
     return np.mod(np.asarray(angle, dtype=np.float64) + np.pi, 2.0 * np.pi) - np.pi

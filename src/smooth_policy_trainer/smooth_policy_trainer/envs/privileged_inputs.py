@@ -13,10 +13,9 @@ cannot tell the actor which hop crept. With the drift among its inputs it can.
     critic: {privileged_inputs: [root_position_error]}
 """
 
-from lpn_controller.rotations import yaw_angle
+from lpn_controller.rotations import heading_frame, yaw_angle
 import numpy as np
 from smooth_policy_trainer.config.choices import PRIVILEGED_INPUTS
-from smooth_policy_trainer.evaluation.world_figures import heading_frame
 
 # name: number of values per environment
 SIZES = {'root_position_error': 2}

@@ -13,20 +13,12 @@ The reference is in the robot's world frame already. Episodes start from the ref
 its own phase (reference state initialisation), so no alignment is needed.
 """
 
-from lpn_controller.rotations import rotate_into_world, yaw_angle
+from lpn_controller.rotations import heading_frame, rotate_into_world, yaw_angle
 import numpy as np
 
 # A reference foot this far above its standing height is off the ground (for clips that do
 # not state their flight time).
 REFERENCE_CLEARANCE_M = 0.005
-
-
-def heading_frame(vectors, yaw):
-    """Return (along, across) the heading ``yaw`` of the horizontal part of world vectors."""
-    vectors = np.asarray(vectors, dtype=float)
-    cos, sin = np.cos(yaw), np.sin(yaw)
-    return (cos * vectors[..., 0] + sin * vectors[..., 1],
-            -sin * vectors[..., 0] + cos * vectors[..., 1])
 
 
 def longest_run(flags):

@@ -2,10 +2,11 @@
 
 import math
 
+from lpn_controller.rotations import heading_frame
 import numpy as np
 import pytest
 from sim_bridge.config import load_config
-from smooth_policy_trainer.evaluation.world_figures import (gripper_figures, heading_frame,
+from smooth_policy_trainer.evaluation.world_figures import (gripper_figures,
                                                             hop_figures, longest_run,
                                                             motion_figures, net_motion,
                                                             reference_flight_time)
