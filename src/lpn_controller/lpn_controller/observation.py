@@ -14,6 +14,10 @@ Conventions (shared with sim_bridge):
 * heading is the yaw turned since the policy started (the IMU orientation's yaw minus its yaw at
   engagement): the only way a policy can see, and so undo, the heading it has drifted by, since
   gravity and angular velocity do not show yaw;
+* base position is the horizontal distance moved since the policy started (odometry pose), in
+  the frame of the odometry heading at engagement (x along, y across): for motions that hold
+  their place (hop, arm circle), the one input from which a policy can see, and so undo, the
+  distance it has crept; a velocity shows the creep only as it happens, never its sum;
 * joint positions are absolute, rad; joint velocities rad/s;
 * every input may carry leading batch dimensions, e.g. ``(num_envs, num_joints)``; the last axis
   is the quantity's own axis and the output is ``(*batch, observation_size)``.
@@ -24,7 +28,7 @@ The phase is not an observation term: runtimes take it as a separate input (see 
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple, Union
 
-from lpn_controller.rotations import projected_gravity, wrap_angle, yaw_angle
+from lpn_controller.rotations import heading_frame, projected_gravity, wrap_angle, yaw_angle
 import numpy as np
 
 PROJECTED_GRAVITY = 'projected_gravity'
@@ -34,6 +38,7 @@ JOINT_POSITIONS = 'joint_positions'
 JOINT_VELOCITIES = 'joint_velocities'
 PREVIOUS_ACTION = 'previous_action'
 HEADING = 'heading'
+BASE_POSITION = 'base_position'
 COMMAND = 'command'
 
 #: Every observation term the builder knows, with its meaning and unit before scaling.
@@ -42,6 +47,8 @@ TERM_DESCRIPTIONS = {
     BASE_ANGULAR_VELOCITY: 'body-frame angular velocity, rad/s',
     BASE_LINEAR_VELOCITY: 'body-frame base linear velocity, m/s (odometry twist)',
     HEADING: 'yaw turned since the policy started, rad in [-pi, pi) (IMU orientation)',
+    BASE_POSITION: 'horizontal distance moved since the policy started, m, in the frame of the '
+                   'heading then (odometry pose)',
     JOINT_POSITIONS: 'joint positions minus the default pose, rad',
     JOINT_VELOCITIES: 'joint velocities, rad/s',
     PREVIOUS_ACTION: 'the policy action of the previous step (raw policy units)',
@@ -54,6 +61,7 @@ TERM_NAMES = tuple(TERM_DESCRIPTIONS)
 EXTRA_INPUTS = {
     COMMAND: 'command',
     BASE_LINEAR_VELOCITY: 'odometry',
+    BASE_POSITION: 'odometry',
 }
 
 
@@ -82,6 +90,7 @@ def expected_term_size(name: str, num_joints: int) -> Optional[int]:
         BASE_ANGULAR_VELOCITY: 3,
         BASE_LINEAR_VELOCITY: 3,
         HEADING: 1,
+        BASE_POSITION: 2,
         JOINT_POSITIONS: num_joints,
         JOINT_VELOCITIES: num_joints,
         PREVIOUS_ACTION: num_joints,
@@ -93,6 +102,20 @@ def expected_term_size(name: str, num_joints: int) -> Optional[int]:
 def heading_change(orientation: np.ndarray, heading_origin) -> np.ndarray:
     """Return the yaw of ``orientation`` minus ``heading_origin`` (rad), wrapped to [-pi, pi)."""
     return wrap_angle(yaw_angle(orientation) - np.asarray(heading_origin, dtype=np.float64))
+
+
+def position_change(position: np.ndarray, position_origin: np.ndarray) -> np.ndarray:
+    """
+    Return the horizontal displacement of ``position`` since ``position_origin``, ``(..., 2)``.
+
+    ``position`` is a world (odom-frame) position ``(..., 2 or 3)``; ``position_origin`` is
+    ``[x, y, yaw]`` ``(..., 3)`` at the start: the displacement is returned in the frame of that
+    yaw (x along the heading, y to its left).
+    """
+    position = np.asarray(position, dtype=np.float64)
+    origin = np.asarray(position_origin, dtype=np.float64)
+    along, across = heading_frame(position[..., :2] - origin[..., :2], origin[..., 2])
+    return np.stack([along, across], axis=-1)
 
 
 def motion_phase(time_s, start_time_s, period_s: float):
@@ -142,6 +165,7 @@ class ObservationBuilder:
         self.size = offset
         self.uses_command = COMMAND in seen
         self.uses_linear_velocity = BASE_LINEAR_VELOCITY in seen
+        self.uses_position = BASE_POSITION in seen
         #: The inputs beyond joint states and IMU this layout reads (names of EXTRA_INPUTS).
         self.extra_inputs = tuple(EXTRA_INPUTS[term.name] for term in self.terms
                                   if term.name in EXTRA_INPUTS)
@@ -164,6 +188,8 @@ class ObservationBuilder:
         out: Optional[np.ndarray] = None,
         linear_velocity: Optional[np.ndarray] = None,
         heading_origin: Optional[np.ndarray] = None,
+        position: Optional[np.ndarray] = None,
+        position_origin: Optional[np.ndarray] = None,
     ) -> np.ndarray:
         """
         Return the observation, shape ``(*batch, size)``, float64.
@@ -175,8 +201,10 @@ class ObservationBuilder:
         ``(..., n)``; ``command`` ``(..., k)``, needed only if the layout has ``command``;
         ``linear_velocity`` body frame, m/s ``(..., 3)``, needed only if the layout has
         ``base_linear_velocity``; ``heading_origin`` the yaw (rad) of ``orientation`` when the
-        policy started ``(...)``, needed only if the layout has ``heading``. ``out`` is an
-        optional preallocated output array.
+        policy started ``(...)``, needed only if the layout has ``heading``; ``position`` the
+        odometry position ``(..., 2 or 3)`` and ``position_origin`` its ``[x, y, yaw]`` when the
+        policy started ``(..., 3)``, needed only if the layout has ``base_position``. ``out`` is
+        an optional preallocated output array.
         """
         inputs = {
             JOINT_VELOCITIES: joint_velocities,
@@ -198,6 +226,11 @@ class ObservationBuilder:
                     raise ValueError("the observation layout needs 'heading' but heading_origin "
                                      'is None')
                 value = heading_change(orientation, heading_origin)[..., None]
+            elif name == BASE_POSITION:
+                if position is None or position_origin is None:
+                    raise ValueError("the observation layout needs 'base_position' but position "
+                                     'or position_origin is None')
+                value = position_change(position, position_origin)
             else:
                 value = inputs[name]
                 if value is None:
@@ -222,9 +255,12 @@ def build_observation(
     command: Optional[np.ndarray] = None,
     linear_velocity: Optional[np.ndarray] = None,
     heading_origin: Optional[np.ndarray] = None,
+    position: Optional[np.ndarray] = None,
+    position_origin: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """Build one observation (or a batch) without keeping a builder; see ObservationBuilder."""
     builder = ObservationBuilder(terms, default_pose)
     return builder.build(
         joint_positions, joint_velocities, orientation, angular_velocity, previous_action,
-        command, linear_velocity=linear_velocity, heading_origin=heading_origin)
+        command, linear_velocity=linear_velocity, heading_origin=heading_origin,
+        position=position, position_origin=position_origin)

@@ -95,6 +95,11 @@ class EnvConfig:
     # The yaw turned since the episode started (IMU), so that heading drift is observable and
     # can be undone; the controller counts it from engagement. Clips must keep a constant yaw.
     observe_heading: bool = False
+    # The horizontal distance moved since the episode started, in the starting heading's frame
+    # (odometry pose; the controller counts it from engagement), times this scale; 0 = off.
+    # For clips that hold their place (hop, arm circle): a policy can then see, and undo, how far
+    # it has crept, which it cannot from a velocity. Clips must keep their root in place.
+    observe_position_scale: float = ranged(0.0, 0, note='(0 = off)')
     reward_terms: dict = field(default_factory=lambda: {
         name: {'weight': term.weight, 'scale': term.scale}
         for name, term in DEFAULT_REWARD_TERMS.items()})

@@ -129,10 +129,15 @@ class DomainRandomizer:
         self.sensors.record(_sensor_values(state, odometry))
 
     def observe(self, state, odometry):
-        """Return (joint positions, joint velocities, orientation, angular velocity, odometry)."""
+        """
+        Return what the policy sees of the sensors.
+
+        (joint positions, joint velocities, orientation, angular velocity, odometry velocity,
+        odometry position).
+        """
         seen = self.sensors.seen(_sensor_values(state, odometry))
         return (seen['joint_positions'], seen['joint_velocities'], seen['imu_orientation'],
-                seen['imu_angular_velocity'], seen['linear_velocity'])
+                seen['imu_angular_velocity'], seen['linear_velocity'], seen['base_position'])
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -179,7 +184,8 @@ def _sensor_values(state, odometry):
             'joint_velocities': state.joint_velocities,
             'imu_orientation': state.imu_orientation,
             'imu_angular_velocity': state.imu_angular_velocity,
-            'linear_velocity': odometry}
+            'linear_velocity': odometry,
+            'base_position': state.base_position}   # the odometry pose's position
 
 
 class NoDomainRandomization:
@@ -206,7 +212,7 @@ class NoDomainRandomization:
     def observe(self, state, odometry):
         """Return the state's own sensor values and the odometry estimate, as observed."""
         return (state.joint_positions, state.joint_velocities, state.imu_orientation,
-                state.imu_angular_velocity, odometry)
+                state.imu_angular_velocity, odometry, state.base_position)
 
     def policy_metadata(self):
         """Nothing randomised: the policy metadata has no ``randomization`` entry."""

@@ -35,7 +35,7 @@ from smooth_policy_trainer.envs.action_pipeline import ActionPipeline
 from smooth_policy_trainer.envs.episode_randomizer import make_domain_randomizer
 from smooth_policy_trainer.envs.floor_start import make_reference_start
 from smooth_policy_trainer.envs.imitation_reward import ImitationReward
-from smooth_policy_trainer.envs.observed_inputs import make_heading, make_odometry
+from smooth_policy_trainer.envs.observed_inputs import make_heading, make_odometry, make_position
 from smooth_policy_trainer.envs.privileged_inputs import privileged_inputs
 from smooth_policy_trainer.envs.randomization import make_randomization
 from smooth_policy_trainer.envs.termination import Termination
@@ -108,6 +108,9 @@ class ImitationEnv:
             ObservationTerm('joint_positions', n, 1.0),
             ObservationTerm('joint_velocities', n, config.joint_velocity_scale),
             ObservationTerm('previous_action', n, 1.0),
+            # Last, so a second stage can add it to a policy trained without (init_from.py).
+            *([ObservationTerm('base_position', 2, config.observe_position_scale)]
+              if config.observe_position_scale > 0 else []),
         )
         self.builder = ObservationBuilder(self.observation_terms, self.default_pose)
         self.observation_size = self.builder.size
@@ -117,6 +120,13 @@ class ImitationEnv:
                 raise ValueError(f'env.observe_heading: clip {self.clip.name!r} turns by '
                                  f'{np.ptp(yaw):.1f} deg; the heading term assumes the '
                                  "reference's yaw stays constant")
+        if config.observe_position_scale > 0:
+            travel = max(np.ptp(self.clip.root_position[:, :2], axis=0).max(),
+                         np.linalg.norm(np.asarray(self.clip.root_displacement_per_cycle)[:2]))
+            if travel > 0.2:
+                raise ValueError(f'env.observe_position_scale: clip {self.clip.name!r} moves its '
+                                 f'root {travel:.2f} m; the base position term is for clips '
+                                 'that hold their place')
         self.control_dt = self.robot.control_dt
         self.max_episode_steps = int(round(config.episode_length_s / self.control_dt))
         self.reward = ImitationReward(config.reward_terms, config.action_rate_weight,
@@ -134,6 +144,7 @@ class ImitationEnv:
                                                 self.rng)
         self.odometry = make_odometry(velocity, self.num_envs, self.rng)
         self.heading = make_heading(config.observe_heading, self.num_envs)
+        self.position = make_position(config.observe_position_scale > 0, self.num_envs)
         # Dynamics, latencies, noise and pushes: its own random streams, not self.rng.
         self.randomizer = make_domain_randomizer(config.domain_randomization, self.sim,
                                                  config.seed)
@@ -187,6 +198,7 @@ class ImitationEnv:
                     reference.joint_velocities[row])
             self.reference_start.place(sim, reference, row, pose)
             self.heading.reset(i, sim)
+            self.position.reset(i, sim)
         self.odometry.reset(ids, reference)
         # The latency buffers start from the reset state.
         self.randomizer.after_reset(ids, self.odometry.observed_velocity)
@@ -244,11 +256,13 @@ class ImitationEnv:
         # sensor noise is drawn as samples are recorded, so observing again (set_state) draws
         # no noise and resume stays bit for bit. The sensors as the policy sees them (late,
         # noisy, held with randomisation; as they are without):
-        positions, velocities, orientation, angular_velocity, linear_velocity = \
+        positions, velocities, orientation, angular_velocity, linear_velocity, base_position = \
             self.randomizer.observe(state, self.odometry.observed_velocity)
         return self.builder.build(positions, velocities, orientation, angular_velocity,
                                   self.actions.previous_action, linear_velocity=linear_velocity,
-                                  heading_origin=self.heading.heading_origin)
+                                  heading_origin=self.heading.heading_origin,
+                                  position=base_position,
+                                  position_origin=self.position.position_origin)
 
     def privileged_inputs(self, names):
         """Return the critic-only inputs ``names`` of the current states (privileged_inputs.py)."""
@@ -286,6 +300,7 @@ class ImitationEnv:
             'rng': self.rng.bit_generator.state,
             **{name: getattr(self, name).copy() for name in self._EPISODE_ARRAYS},
             **self.actions.state(), **self.odometry.state(), **self.heading.state(),
+            **self.position.state(),
             **self.randomizer.state(),
         }
 
@@ -301,7 +316,7 @@ class ImitationEnv:
         for name in self._EPISODE_ARRAYS:
             setattr(self, name, np.array(state[name]))
         # Checkpoints from before the velocity estimate existed lack its arrays (zeros).
-        for part in (self.actions, self.odometry, self.heading, self.randomizer):
+        for part in (self.actions, self.odometry, self.heading, self.position, self.randomizer):
             part.load_state(state)
         return self._observe(), self.phases()
 

@@ -10,6 +10,8 @@ environment's step and reset never test the switch again.
   a per-episode delay of 0..k control steps.
 - Heading (``env.observe_heading``): the IMU yaw at each episode's start, from which the
   observation builder measures the heading turned since.
+- Position (``env.observe_position``): the base position and yaw at each episode's start, from
+  which the observation builder measures the distance moved since (in that heading's frame).
 """
 
 from lpn_controller.rotations import rotate_into_body, yaw_angle
@@ -107,3 +109,38 @@ class NoHeading(HeadingOrigin):
 def make_heading(enabled, num_envs):
     """Return the heading origin of ``env.observe_heading`` (enabled or not)."""
     return (HeadingOrigin if enabled else NoHeading)(num_envs)
+
+
+class PositionOrigin:
+    """The base's ``[x, y, yaw]`` at each environment's episode start (m, m, rad)."""
+
+    STATE = ('position_origin',)
+
+    def __init__(self, num_envs):
+        self.position_origin = np.zeros((num_envs, 3))
+
+    def reset(self, i, sim):
+        """Record environment ``i``'s base position and yaw (its simulator ``sim``)."""
+        state = sim.read_state()
+        self.position_origin[i, :2] = state.base_position[:2]
+        self.position_origin[i, 2] = yaw_angle(state.base_orientation)
+
+    def state(self):
+        """Return copies of the arrays a checkpoint holds."""
+        return {'position_origin': self.position_origin.copy()}
+
+    def load_state(self, state):
+        """Restore from state(); checkpoints from before the term existed keep zeros."""
+        self.position_origin = np.array(state.get('position_origin', self.position_origin))
+
+
+class NoPosition(PositionOrigin):
+    """observe_position disabled: the origins stay 0 (the term is not in the layout)."""
+
+    def reset(self, i, sim):
+        """Nothing to record."""
+
+
+def make_position(enabled, num_envs):
+    """Return the position origin of ``env.observe_position`` (enabled or not)."""
+    return (PositionOrigin if enabled else NoPosition)(num_envs)

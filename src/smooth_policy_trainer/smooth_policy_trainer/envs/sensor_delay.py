@@ -3,8 +3,9 @@ What the policy observes of the robot's sensors: each sensor late, noisy, odomet
 
 Three sensors, as the Spot driver delivers them: ``joint_states`` (joint positions and
 velocities), ``imu`` (orientation and angular velocity) and ``odometry`` (the body-frame linear
-velocity estimate). Each keeps a ring buffer of its last samples per environment; the policy
-sees the sample ``latency`` control steps old (drawn per episode, per sensor). Odometry is
+velocity estimate and the base position). Each keeps a ring buffer of its last samples per
+environment; the policy sees the sample ``latency`` control steps old (drawn per episode, per
+sensor). Odometry is
 sampled at its own rate and held in between (sample-and-hold, with a per-episode phase), then
 delayed. Noise is drawn when a sample is taken and stays with it, so re-reading the same state
 (a resumed run) observes the same values.
@@ -17,7 +18,7 @@ import numpy as np
 
 SENSORS = {'joint_states': ('joint_positions', 'joint_velocities'),
            'imu': ('imu_orientation', 'imu_angular_velocity'),
-           'odometry': ('linear_velocity',)}
+           'odometry': ('linear_velocity', 'base_position')}
 NOISE_FIELDS = {'joint_positions': 'joint_position_rad',
                 'joint_velocities': 'joint_velocity_rad_s',
                 'imu_angular_velocity': 'angular_velocity_rad_s',

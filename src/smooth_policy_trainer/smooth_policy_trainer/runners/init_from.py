@@ -16,7 +16,10 @@ policy, the same task with randomisation on. ``run.init_from`` names either
 
 The second stage starts its own optimiser, iteration count, random streams and episodes, and
 its config must describe the same task interface (joints, observation terms, action scale,
-default pose, actor kind and shape), which is checked here.
+default pose, actor kind and shape), which is checked here. One exception: from an exported
+policy, a stage may append observation terms (e.g. ``base_position``). Their weights start at
+zero and their normaliser at mean 0, std 1, so the stage starts as exactly the policy it loads
+and learns what the new inputs are worth.
 """
 
 import math
@@ -58,9 +61,11 @@ def _from_exported_policy(path, ppo, normalizer, env, policy_kind, initial_std):
     except (OSError, PolicyFormatError, ValueError) as error:
         raise CheckpointError(f'run.init_from: {error}') from None
     metadata = policy.metadata
-    _check_interface(path, metadata, env, policy_kind)
+    added = _check_interface(path, metadata, env, policy_kind, allow_added_terms=True)
     weights = {name: torch.as_tensor(np.asarray(value), dtype=torch.float32)
                for name, value in policy.weights.items()}
+    if added:
+        weights = _widen_inputs(weights, ppo.actor, added)
     weights['log_std'] = torch.full_like(ppo.actor.log_std, math.log(initial_std))
     try:
         ppo.actor.load_state_dict(weights)
@@ -68,12 +73,46 @@ def _from_exported_policy(path, ppo, normalizer, env, policy_kind, initial_std):
         raise CheckpointError(f"{path}: run.init_from: the policy's weights do not match this "
                               f"run's policy config: {error}") from None
     state = normalizer.state_dict()
-    std = torch.as_tensor(metadata.observation_std, dtype=torch.float64)
-    state['mean'] = torch.as_tensor(metadata.observation_mean, dtype=torch.float64)
+    std = torch.as_tensor(np.concatenate([metadata.observation_std, np.ones(added)]),
+                          dtype=torch.float64)
+    state['mean'] = torch.as_tensor(np.concatenate([metadata.observation_mean, np.zeros(added)]),
+                                    dtype=torch.float64)
     state['var'] = ((std - normalizer.std_offset) ** 2 - normalizer.epsilon).clamp(min=0.0)
     state['count'] = torch.tensor(PRIOR_SAMPLES, dtype=torch.float64)
     normalizer.load_state_dict(state)
-    return f'actor and normaliser from the policy {policy.source} (a fresh critic)'
+    note = f', {added} observation entries added at zero gain' if added else ''
+    return f'actor and normaliser from the policy {policy.source} (a fresh critic{note})'
+
+
+def _widen_inputs(weights, actor, added):
+    """
+    Return the actor's weights with ``added`` observation entries appended, at zero weight.
+
+    LPN: the rows of V (or the columns of K) for the new entries are zero, so K s is unchanged;
+    MLP: the first layer's columns for them (between the state and the phase features) are zero.
+    """
+    weights = dict(weights)
+    if actor.kind == 'lpn':
+        n_old = actor.observation_size - added
+        if actor.rank is None:   # K flattened (m, n): a zero column per new entry
+            for name in ('gain.weight', 'gain.bias'):
+                value = weights[name].unflatten(0, (actor.num_actions, n_old))
+                pad = value.new_zeros((actor.num_actions, added) + value.shape[2:])
+                weights[name] = torch.cat([value, pad], dim=1).flatten(0, 1)
+        else:   # V flattened (n, r): zero rows at the end
+            for name in ('gain_v.weight', 'gain_v.bias'):
+                value = weights[name]
+                pad = value.new_zeros((added * actor.rank,) + value.shape[1:])
+                weights[name] = torch.cat([value, pad], dim=0)
+        return weights
+    if actor.kind == 'mlp' and 'hidden.0.weight' in weights:
+        n_old = actor.observation_size - added
+        first = weights['hidden.0.weight']
+        pad = first.new_zeros((first.shape[0], added))
+        weights['hidden.0.weight'] = torch.cat([first[:, :n_old], pad, first[:, n_old:]], dim=1)
+        return weights
+    raise CheckpointError(f'run.init_from: cannot add observation entries to a {actor.kind} '
+                          'actor with these weights')
 
 
 def _from_checkpoint(path, ppo, normalizer, env, policy_kind):
@@ -95,12 +134,27 @@ def _from_checkpoint(path, ppo, normalizer, env, policy_kind):
     return source
 
 
-def _check_interface(source, metadata, env, policy_kind):
+def _check_interface(source, metadata, env, policy_kind, allow_added_terms=False):
+    """
+    Raise CheckpointError where the source's interface differs from this run's task.
+
+    With ``allow_added_terms``, the run's observation may be the source's with terms appended;
+    returns how many observation entries they add (0 when none).
+    """
     # The evaluation's check of a policy against a task: one definition of the interface.
     if metadata.kind != policy_kind:
         raise CheckpointError(f'{source}: run.init_from has a {metadata.kind} actor; this run '
                               f'trains a {policy_kind}')
     wrong = task_mismatches(metadata, env)
+    added = 0
+    terms, run_terms = tuple(metadata.observation_terms), tuple(env.observation_terms)
+    if (allow_added_terms and 'observation.terms' in wrong and len(run_terms) > len(terms)
+            and run_terms[:len(terms)] == terms):
+        wrong.remove('observation.terms')
+        added = sum(term.size for term in run_terms[len(terms):])
     if wrong:
         raise CheckpointError(f"{source}: run.init_from's {', '.join(wrong)} differ from this "
-                              "run's task; a second stage needs the same interface")
+                              "run's task; a second stage needs the same interface"
+                              + (' (it may add observation terms at the end)'
+                                 if allow_added_terms else ''))
+    return added

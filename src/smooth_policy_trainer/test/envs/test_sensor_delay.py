@@ -69,14 +69,18 @@ def test_sensor_delay_holds_and_delays_by_hand():
     zeros = {'joint_positions': np.zeros((1, 2)), 'joint_velocities': np.zeros((1, 2)),
              'imu_orientation': np.array([[1.0, 0, 0, 0]]),
              'imu_angular_velocity': np.zeros((1, 3))}
-    delay.reset([0], {**zeros, 'linear_velocity': np.zeros((1, 3))},
+    delay.reset([0], {**zeros, 'linear_velocity': np.zeros((1, 3)),
+                      'base_position': np.zeros((1, 3))},
                 {'joint_states': [0], 'imu': [0], 'odometry': [1]}, [0.0])
-    seen = []
+    seen, seen_position = [], []
     for step in range(1, 10):
-        delay.record({**zeros, 'linear_velocity': np.full((1, 3), float(step))})
+        delay.record({**zeros, 'linear_velocity': np.full((1, 3), float(step)),
+                      'base_position': np.full((1, 3), -float(step))})
         seen.append(delay.observe()['linear_velocity'][0, 0])
-    # Sampled at steps 3, 6, 9 and held; observed one step later.
+        seen_position.append(delay.observe()['base_position'][0, 0])
+    # Sampled at steps 3, 6, 9 and held; observed one step later. The pose with the twist.
     assert seen == [0, 0, 0, 3, 3, 3, 6, 6, 6]
+    assert seen_position == [-value for value in seen]
 
 
 def test_observation_noise_stays_in_its_bounds():

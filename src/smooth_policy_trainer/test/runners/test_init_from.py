@@ -98,3 +98,36 @@ def test_another_interface_is_refused_naming_what_differs(first_stage, tmp_path,
     for source in (run_dir, policy_dir):
         with pytest.raises(CheckpointError, match=message):
             tiny_runner(tmp_path / 'second', f'run.init_from={source}', *override.split())
+
+
+@pytest.mark.parametrize('actor', [['policy.rank=4'], ['policy.rank=null'],
+                                   ['policy.kind=mlp', 'penalty.enabled=false',
+                                    'policy.mlp_hidden_sizes=[16]']])
+def test_a_stage_may_add_observation_terms_and_starts_as_the_policy_it_loads(tmp_path, actor):
+    hop = ['env.clip=hop', *actor]
+    first = tiny_runner(tmp_path / 'first', *hop, 'run.iterations=1')
+    try:
+        assert first.train() == 'finished'
+        policy = build_policy(first.ppo.actor, first.normalizer, first.env.policy_metadata(),
+                              config_to_dict(first.config))
+        policy_dir = save_policy(tmp_path / 'policy', policy.metadata, policy.weights)
+        old_actor, old_size = first.ppo.actor, first.env.observation_size
+    finally:
+        first.close()
+    second = tiny_runner(tmp_path / 'second', *hop, f'run.init_from={policy_dir}',
+                         'env.observe_position_scale=10.0')
+    try:
+        assert second.env.observation_size == old_size + 2
+        assert np.allclose(second.normalizer.mean.numpy()[old_size:], 0.0)
+        assert np.allclose(second.normalizer.std.numpy()[old_size:], 1.0)
+        generator = torch.Generator().manual_seed(0)
+        states = torch.randn((5, old_size + 2), generator=generator)
+        phases = torch.rand(5, generator=generator)
+        with torch.no_grad():
+            torch.testing.assert_close(second.ppo.actor.mean(states, phases),
+                                       old_actor.mean(states[:, :old_size], phases))
+    finally:
+        second.close()
+    with pytest.raises(CheckpointError, match='observation'):   # only appended, only exports
+        tiny_runner(tmp_path / 'third', *hop, 'run.init_from=' + str(tmp_path / 'first'),
+                    'env.observe_position_scale=10.0')
