@@ -129,9 +129,12 @@ class ControllerCore:
         self._imu_reading: Optional[bytes] = None
         self._imu_changed_time: Optional[float] = None
         self._linear_velocity: Optional[np.ndarray] = None
+        # The odometry pose's position and yaw (read only for the base_position term).
+        self._odometry_position: Optional[np.ndarray] = None
+        self._odometry_yaw = 0.0
         self._odometry_time: Optional[float] = None
-        #: Whether odometry is read at all: for the base velocity, or for the orientation.
-        self.reads_odometry = (self.builder.uses_linear_velocity
+        #: Whether odometry is read at all: for the base velocity or position, or the orientation.
+        self.reads_odometry = (self.builder.uses_linear_velocity or self.builder.uses_position
                                or config.odometry.orientation_source == 'odometry')
         # The latest rejected message of each input, by input: the reason damping is held.
         self._rejected: Dict[str, str] = {}
@@ -144,6 +147,7 @@ class ControllerCore:
         self._interpolation_start: Optional[np.ndarray] = None
         self._policy_start_s = 0.0
         self._heading_origin = 0.0   # IMU yaw at engagement: the heading term's zero
+        self._position_origin = np.zeros(3)   # odometry [x, y, yaw] at engagement
         self._init_held_joints(config.held_joints)
 
     def set_joint_state(self, now_s: float, positions: np.ndarray,
@@ -198,21 +202,27 @@ class ControllerCore:
             self._imu_changed_time = now_s
 
     def set_odometry(self, now_s: float, linear_velocity: np.ndarray,
-                     orientation_wxyz: Optional[np.ndarray] = None):
+                     orientation_wxyz: Optional[np.ndarray] = None,
+                     position: Optional[np.ndarray] = None):
         """
-        Store the odometry twist's linear velocity (m/s) and, if used, its pose orientation.
+        Store the odometry twist's linear velocity (m/s) and, if used, its pose.
 
         The twist is in the frame ``config.odometry.twist_frame`` names: the body (nav_msgs'
         child frame) or odom, then rotated into the body with this message's orientation. The
-        orientation is read only for that or for ``orientation_source: odometry``; a bad one,
-        or a non-finite twist, rejects the message (damping with the reason).
+        orientation is read only for that, for ``orientation_source: odometry`` or with the
+        position; the position (m, odom frame) only for a policy that observes
+        ``base_position``. A bad one, or a non-finite twist, rejects the message (damping with
+        the reason).
         """
         odometry = self.config.odometry
         try:
             velocity = checked_vector(linear_velocity, 'odometry twist linear velocity')
             orientation = None
-            if odometry.twist_frame == 'odom' or odometry.orientation_source == 'odometry':
+            if (odometry.twist_frame == 'odom' or odometry.orientation_source == 'odometry'
+                    or self.builder.uses_position):
                 orientation = checked_orientation(orientation_wxyz, 'odometry orientation')
+            if self.builder.uses_position:
+                position = checked_vector(position, 'odometry pose position')
         except InvalidInput as error:
             self.reject_message('odometry', str(error))
             return
@@ -220,6 +230,9 @@ class ControllerCore:
         if odometry.twist_frame == 'odom':
             velocity = rotate_into_body(orientation, velocity)
         self._linear_velocity = velocity
+        if self.builder.uses_position:
+            self._odometry_position = position
+            self._odometry_yaw = float(yaw_angle(orientation))
         if odometry.orientation_source == 'odometry':
             self._set_orientation(orientation)
         self._odometry_time = now_s
@@ -263,6 +276,8 @@ class ControllerCore:
         extra_ages = ()
         if self.builder.uses_linear_velocity:
             inputs.append(('odometry twist', self._linear_velocity))
+        if self.builder.uses_position:
+            inputs.append(('odometry position', self._odometry_position))
         if self.reads_odometry:
             extra_ages = (('odometry', age(self._odometry_time),
                            self.config.odometry.timeout_s),)
@@ -291,7 +306,8 @@ class ControllerCore:
             observation = self.builder.build(
                 self._positions, self._velocities, self._orientation, self._angular_velocity,
                 self._previous_action, self._command if self.builder.uses_command else None,
-                linear_velocity=self._linear_velocity, heading_origin=self._heading_origin)
+                linear_velocity=self._linear_velocity, heading_origin=self._heading_origin,
+                position=self._odometry_position, position_origin=self._position_origin)
             action = self.runtime.act(observation, phase)
             if np.all(np.isfinite(action)):
                 # The observation sees the policy's own action; the robot gets the filtered
@@ -323,6 +339,10 @@ class ControllerCore:
             self._policy_start_s = transition.time_s
             # A training episode starts at heading 0 too: the heading term counts from here.
             self._heading_origin = float(yaw_angle(self._orientation))
+            # And the distance moved (base_position), in the odometry's heading frame then.
+            if self.builder.uses_position:
+                self._position_origin = np.array([*self._odometry_position[:2],
+                                                  self._odometry_yaw])
             self._previous_action = np.zeros(self.metadata.num_joints)
             self._filtered_action = np.zeros(self.metadata.num_joints)
             self.monitor.reset()

@@ -79,12 +79,17 @@ def imu_fields(imu) -> Tuple[Optional[np.ndarray], np.ndarray]:
                                        'angular_velocity', 3)
 
 
-def odometry_fields(odometry) -> Tuple[np.ndarray, np.ndarray]:
-    """Return (twist linear velocity, pose orientation [w, x, y, z]) of a nav_msgs/Odometry."""
+def odometry_fields(odometry) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """
+    Return the fields of a nav_msgs/Odometry the controller reads.
+
+    (twist linear velocity, pose orientation [w, x, y, z], pose position).
+    """
     return (as_float_array(_xyz_values(odometry.twist.twist.linear),
                            'twist.twist.linear', 3),
             as_float_array(_wxyz_values(odometry.pose.pose.orientation),
-                           'pose.pose.orientation', 4))
+                           'pose.pose.orientation', 4),
+            as_float_array(_xyz_values(odometry.pose.pose.position), 'pose.pose.position', 3))
 
 
 def command_fields(message) -> np.ndarray:

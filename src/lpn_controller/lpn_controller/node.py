@@ -246,8 +246,7 @@ class ControllerNode(Node):
 
     def _on_odometry(self, message: Odometry):
         try:
-            velocity, orientation = odometry_fields(message)
-            self._core.set_odometry(self._now()[1], velocity, orientation)
+            self._core.set_odometry(self._now()[1], *odometry_fields(message))
         except Exception as error:  # noqa: B902
             self._reject('odometry', error)
 

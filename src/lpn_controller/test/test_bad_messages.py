@@ -50,10 +50,11 @@ def joint_message(names=JOINTS, positions=None, velocities=None):
                            velocity=list(velocities))
 
 
-def odometry_message(linear=None, orientation=None):
+def odometry_message(linear=None, orientation=None, position=None):
     return SimpleNamespace(twist=SimpleNamespace(twist=SimpleNamespace(linear=linear or vector())),
                            pose=SimpleNamespace(pose=SimpleNamespace(
-                               orientation=orientation or quaternion())))
+                               orientation=orientation or quaternion(),
+                               position=position or vector())))
 
 
 def yawed(radians):
@@ -63,6 +64,10 @@ def yawed(radians):
 def velocity_terms():
     gravity, angular, *rest = standard_observation_terms(len(JOINTS))
     return (gravity, angular, ObservationTerm('base_linear_velocity', 3, 2.0), *rest)
+
+
+def position_terms():
+    return (*standard_observation_terms(len(JOINTS)), ObservationTerm('base_position', 2, 10.0))
 
 
 def make_core(odometry=OdometryConfig(), terms=None, supplied=('command', 'odometry'),
@@ -207,6 +212,42 @@ def test_empty_velocities_read_as_unknown_not_as_an_error():
     np.testing.assert_array_equal(positions, np.zeros(3))
 
 
+BAD_POSITION = {
+    'NaN position': (odometry_message(position=vector(float('nan'))), 'NaN or inf'),
+    'position not numbers': (odometry_message(position=vector('here')), 'not a list of'),
+    'zero orientation': (odometry_message(orientation=quaternion(0.0)), 'all zeros'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(BAD_POSITION))
+def test_a_bad_odometry_pose_damps_a_policy_that_observes_its_position(case):
+    message, words = BAD_POSITION[case]
+    core = make_core(terms=position_terms())
+    time, output = run(core, 0.3)
+    assert output.mode == SafetyMode.POLICY
+    deliver(core, time, 'odometry', message)
+    output = core.step(time)
+    assert output.mode == SafetyMode.DAMPING
+    assert output.transitions[0].reason.startswith('odometry message rejected')
+    assert words in output.transitions[0].reason
+
+
+def test_the_position_counts_from_engagement_in_the_heading_then():
+    core = make_core(terms=position_terms())
+    start = odometry_message(orientation=yawed(math.pi / 2), position=vector(1.0, 2.0, 0.5))
+    time, output = run(core, 0.3, odometry=start)
+    assert output.mode == SafetyMode.POLICY
+    seen = core.builder.term_slice('base_position')
+    captured = []
+    core.runtime.act = lambda observation, phase: captured.append(observation.copy()) or \
+        np.zeros(len(JOINTS))
+    # Facing +y at engagement: moving +y is along the heading, moving -x is to the left.
+    moved = odometry_message(orientation=yawed(math.pi / 2), position=vector(0.9, 2.3, 0.5))
+    feed_good(core, time, odometry=moved)
+    core.step(time)
+    np.testing.assert_allclose(captured[-1][seen], [3.0, 1.0], atol=1e-9)
+
+
 @pytest.mark.parametrize('case', sorted(BAD_ODOMETRY))
 def test_a_bad_odometry_message_damps_the_policy(case):
     message, words = BAD_ODOMETRY[case]
@@ -245,6 +286,8 @@ def test_conversions_read_the_ros_fields():
     orientation, rates = imu_fields(imu_message(orientation=quaternion(0.9, 0.1, 0.2, 0.3)))
     np.testing.assert_array_equal(orientation, [0.9, 0.1, 0.2, 0.3])
     assert imu_fields(imu_message(covariance=NO_ORIENTATION))[0] is None
-    velocity, pose = odometry_fields(odometry_message(vector(1.0, 2.0, 3.0), yawed(0.5)))
+    velocity, pose, position = odometry_fields(odometry_message(
+        vector(1.0, 2.0, 3.0), yawed(0.5), vector(4.0, 5.0, 0.6)))
     np.testing.assert_array_equal(velocity, [1.0, 2.0, 3.0])
     np.testing.assert_allclose(pose, [math.cos(0.25), 0.0, 0.0, math.sin(0.25)])
+    np.testing.assert_array_equal(position, [4.0, 5.0, 0.6])

@@ -165,7 +165,9 @@ def run_closed_loop(policy: ExportedPolicy, seconds: float, bag: BagWriter, seed
                 ODOM_TOPIC, now, FRAMES['odom_frame_id'], FRAMES['base_frame_id'],
                 state.base_position, state.base_orientation, body_velocity,
                 state.base_angular_velocity)
-            controller.set_odometry(now, body_velocity)   # the twist of /odom, as the node reads
+            # /odom as the node reads it: the twist, the pose orientation and position.
+            controller.set_odometry(now, body_velocity, state.base_orientation,
+                                    state.base_position)
             if start_position is None:
                 start_position = state.base_position[:2].copy()
             result.min_base_height_m = min(result.min_base_height_m, state.base_position[2])

@@ -164,8 +164,8 @@ def run_dry(policy, profile, seconds, bag: BagWriter, robot_config=None, gains=N
             position, orientation, linear, angular = output.odometry
             bag.write_odometry(topic[ODOMETRY], now, driver.frame(ODOM_FRAME),
                                driver.frame(BODY_FRAME), position, orientation, linear, angular)
-            if wired[ODOMETRY]:   # node._on_odometry: the twist and the pose orientation
-                core.set_odometry(now, linear, orientation)
+            if wired[ODOMETRY]:   # node._on_odometry: the twist and the pose
+                core.set_odometry(now, linear, orientation, position)
         if output.base_pose is not None:
             if step <= 3:
                 result.height_at_activation_m = float(output.base_pose[0][2])
