@@ -50,6 +50,7 @@ from typing import Dict, Tuple
 from lpn_controller.config_files import ConfigError, read_yaml_mapping
 from lpn_controller.joint_map import (CommandLayout, HeldJoint, HOLD_MEASURED, JointMap,
                                       JointMapError)
+from lpn_controller.observation import EXTRA_INPUTS
 from lpn_controller.safe_stop import EVENTS
 from lpn_controller.state_inputs import OdometryConfig
 
@@ -272,11 +273,12 @@ def controller_parameters(profile, metadata, namespace=''):
     observes. ``namespace`` (the driver's ``spot_name``) moves topics and prefixes joint names.
     """
     namespace = check_namespace(namespace)
-    if 'base_linear_velocity' in (term.name for term in metadata.observation_terms) \
-            and not profile.odometry_topic:
+    from_odometry = [term.name for term in metadata.observation_terms
+                     if EXTRA_INPUTS.get(term.name) == 'odometry']
+    if from_odometry and not profile.odometry_topic:
         raise RobotProfileError(profile.source, 'topics.odometry',
-                                "the policy observes base_linear_velocity: name the driver's "
-                                'nav_msgs/Odometry topic (and its odometry.twist_frame)')
+                                f"the policy observes {' and '.join(from_odometry)}: name the "
+                                "driver's nav_msgs/Odometry topic (and its odometry.twist_frame)")
     robot_names = {name: namespaced_joint(profile.joint_names.get(name, name), namespace)
                    for name in metadata.joint_names}
     unknown = {name: robot for name, robot in profile.joint_names.items()

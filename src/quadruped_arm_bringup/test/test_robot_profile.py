@@ -1,6 +1,7 @@
 """Robot profiles: checked with the controller's joint map, every mistake named by file and key."""
 
-from lpn_controller.example_policy import make_example_policy
+from lpn_controller.example_policy import make_example_policy, standard_observation_terms
+from lpn_controller.observation import ObservationTerm
 import pytest
 from quadruped_arm_bringup.recording import robot_topics
 from quadruped_arm_bringup.robot_profile import (
@@ -254,3 +255,15 @@ def test_the_spot_profile_rotates_the_drivers_odom_frame_twist(package_dir):
     # Its own watchdog, looser than the joint states': 50 Hz odometry against 333 Hz state.
     assert profile.odometry.timeout_s >= 5 * 0.02
     assert profile.odometry.timeout_s > profile.safety['state_timeout_s']
+
+
+def test_a_policy_that_observes_its_position_needs_the_odometry_topic(tmp_path):
+    terms = (*standard_observation_terms(len(JOINTS)), ObservationTerm('base_position', 2, 10.0))
+    metadata, _ = make_example_policy('lpn', JOINTS, seed=0, observation_terms=terms)
+    data = with_changes()
+    data['topics'].pop('odometry', None)
+    with pytest.raises(RobotProfileError, match=r'topics\.odometry.*observes base_position'):
+        controller_parameters(load_robot_profile(write(tmp_path, data)), metadata)
+    data['topics']['odometry'] = '/robot/odometry'
+    parameters = controller_parameters(load_robot_profile(write(tmp_path, data)), metadata)
+    assert parameters['odom_topic'] == '/robot/odometry'
