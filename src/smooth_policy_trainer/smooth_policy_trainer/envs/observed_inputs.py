@@ -18,7 +18,22 @@ from lpn_controller.rotations import rotate_into_body, yaw_angle
 import numpy as np
 
 
-class OdometryModel:
+class _Checkpointed:
+    """The arrays named in STATE are what a checkpoint holds of the object."""
+
+    STATE = ()
+
+    def state(self):
+        """Return copies of the arrays a checkpoint holds."""
+        return {name: getattr(self, name).copy() for name in self.STATE}
+
+    def load_state(self, state):
+        """Restore from state(); checkpoints from before an array existed keep its zeros."""
+        for name in self.STATE:
+            setattr(self, name, np.array(state.get(name, getattr(self, name))))
+
+
+class OdometryModel(_Checkpointed):
     """The velocity estimate of N environments: history, bias, delay and what is observed."""
 
     STATE = ('velocity_history', 'velocity_bias', 'velocity_latency', 'observed_velocity')
@@ -53,15 +68,6 @@ class OdometryModel:
         noise = self.spec.noise
         return delayed_velocity + bias + self.rng.uniform(-noise, noise, delayed_velocity.shape)
 
-    def state(self):
-        """Return copies of the arrays a checkpoint holds."""
-        return {name: getattr(self, name).copy() for name in self.STATE}
-
-    def load_state(self, state):
-        """Restore from state(); checkpoints from before the estimate existed keep zeros."""
-        for name in self.STATE:
-            setattr(self, name, np.array(state.get(name, getattr(self, name))))
-
 
 class NoOdometry(OdometryModel):
     """base_linear_velocity disabled: observes zeros (the term is not in the layout)."""
@@ -78,7 +84,7 @@ def make_odometry(spec, num_envs, rng):
     return (OdometryModel if spec.enabled else NoOdometry)(spec, num_envs, rng)
 
 
-class HeadingOrigin:
+class HeadingOrigin(_Checkpointed):
     """The IMU yaw at each environment's episode start (rad)."""
 
     STATE = ('heading_origin',)
@@ -89,14 +95,6 @@ class HeadingOrigin:
     def reset(self, i, sim):
         """Record environment ``i``'s IMU yaw (its simulator ``sim``) as its episode starts."""
         self.heading_origin[i] = yaw_angle(sim.read_state().imu_orientation)
-
-    def state(self):
-        """Return copies of the arrays a checkpoint holds."""
-        return {'heading_origin': self.heading_origin.copy()}
-
-    def load_state(self, state):
-        """Restore from state()."""
-        self.heading_origin = np.array(state.get('heading_origin', self.heading_origin))
 
 
 class NoHeading(HeadingOrigin):
@@ -111,7 +109,7 @@ def make_heading(enabled, num_envs):
     return (HeadingOrigin if enabled else NoHeading)(num_envs)
 
 
-class PositionOrigin:
+class PositionOrigin(_Checkpointed):
     """The base's ``[x, y, yaw]`` at each environment's episode start (m, m, rad)."""
 
     STATE = ('position_origin',)
@@ -124,14 +122,6 @@ class PositionOrigin:
         state = sim.read_state()
         self.position_origin[i, :2] = state.base_position[:2]
         self.position_origin[i, 2] = yaw_angle(state.base_orientation)
-
-    def state(self):
-        """Return copies of the arrays a checkpoint holds."""
-        return {'position_origin': self.position_origin.copy()}
-
-    def load_state(self, state):
-        """Restore from state(); checkpoints from before the term existed keep zeros."""
-        self.position_origin = np.array(state.get('position_origin', self.position_origin))
 
 
 class NoPosition(PositionOrigin):
