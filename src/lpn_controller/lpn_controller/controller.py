@@ -19,12 +19,13 @@ from lpn_controller.joint_map import HeldJoint
 from lpn_controller.monitor import Level, MonitorConfig, MonitorReport, SmoothnessMonitor
 from lpn_controller.observation import (EXTRA_INPUTS, motion_phase, ObservationBuilder,
                                         TERM_DESCRIPTIONS)
-from lpn_controller.rotations import rotate_into_body, tilt_angle, yaw_angle
+from lpn_controller.rotations import tilt_angle, yaw_angle
 from lpn_controller.runtime import PolicyRuntime
 from lpn_controller.safety import (
     SafetyConfig, SafetyInputs, SafetyMode, SafetyStateMachine, Transition)
 from lpn_controller.state_inputs import (
-    as_float_array, checked_orientation, checked_vector, InvalidInput, OdometryConfig)
+    as_float_array, checked_orientation, checked_vector, InvalidInput, OdometryConfig,
+    read_odometry)
 import numpy as np
 
 
@@ -214,27 +215,18 @@ class ControllerCore:
         ``base_position``. A bad one, or a non-finite twist, rejects the message (damping with
         the reason).
         """
-        odometry = self.config.odometry
         try:
-            velocity = checked_vector(linear_velocity, 'odometry twist linear velocity')
-            orientation = None
-            if (odometry.twist_frame == 'odom' or odometry.orientation_source == 'odometry'
-                    or self.builder.uses_position):
-                orientation = checked_orientation(orientation_wxyz, 'odometry orientation')
-            if self.builder.uses_position:
-                position = checked_vector(position, 'odometry pose position')
+            reading = read_odometry(self.config.odometry, linear_velocity, orientation_wxyz,
+                                    position, with_position=self.builder.uses_position)
         except InvalidInput as error:
             self.reject_message('odometry', str(error))
             return
         self._rejected.pop('odometry', None)
-        if odometry.twist_frame == 'odom':
-            velocity = rotate_into_body(orientation, velocity)
-        self._linear_velocity = velocity
+        self._linear_velocity = reading.body_velocity
         if self.builder.uses_position:
-            self._odometry_position = position
-            self._odometry_yaw = float(yaw_angle(orientation))
-        if odometry.orientation_source == 'odometry':
-            self._set_orientation(orientation)
+            self._odometry_position, self._odometry_yaw = reading.position, reading.yaw
+        if self.config.odometry.orientation_source == 'odometry':
+            self._set_orientation(reading.orientation)
         self._odometry_time = now_s
 
     def _set_orientation(self, orientation: np.ndarray):

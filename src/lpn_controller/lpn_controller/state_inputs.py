@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import math
 from typing import Optional
 
+from lpn_controller.rotations import rotate_into_body, yaw_angle
 import numpy as np
 
 #: The frame a driver's odometry twist is expressed in: nav_msgs' child frame (the body), or the
@@ -111,3 +112,35 @@ def checked_orientation(orientation_wxyz, what: str) -> np.ndarray:
         raise InvalidInput(f'{what}: quaternion norm {norm:.4g} is not 1 (a unit quaternion is '
                            'expected)')
     return quaternion / norm
+
+
+@dataclass(frozen=True)
+class OdometryReading:
+    """What the controller takes from one odometry message (see read_odometry)."""
+
+    body_velocity: np.ndarray              # the twist's linear velocity in the body frame, m/s
+    orientation: Optional[np.ndarray]      # the pose's unit quaternion, when it was read
+    position: Optional[np.ndarray]         # the pose's position (odom frame), when it was read
+    yaw: float = 0.0                       # the pose's yaw, rad, when the position was read
+
+
+def read_odometry(config: OdometryConfig, linear_velocity, orientation_wxyz=None,
+                  position=None, with_position: bool = False) -> OdometryReading:
+    """
+    Check and convert one odometry message's fields; raises InvalidInput naming a bad one.
+
+    The orientation is read when the twist is in the odom frame (to rotate it into the body),
+    under ``orientation_source: odometry``, or ``with_position`` (the position is counted in the
+    odometry's heading frame); the position only ``with_position``.
+    """
+    velocity = checked_vector(linear_velocity, 'odometry twist linear velocity')
+    orientation = None
+    if config.twist_frame == 'odom' or config.orientation_source == 'odometry' or with_position:
+        orientation = checked_orientation(orientation_wxyz, 'odometry orientation')
+    if config.twist_frame == 'odom':
+        velocity = rotate_into_body(orientation, velocity)
+    if not with_position:
+        return OdometryReading(velocity, orientation, None)
+    return OdometryReading(velocity, orientation,
+                           checked_vector(position, 'odometry pose position'),
+                           float(yaw_angle(orientation)))
