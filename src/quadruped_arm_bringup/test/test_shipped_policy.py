@@ -7,10 +7,12 @@ control rate): when either changes, the policy must be retrained, and this test 
 
 from pathlib import Path
 
+from lpn_controller.bags import BagWriter
 from lpn_controller.metrics import high_frequency_ratio
 from lpn_controller.policy_format import load_policy
 import numpy as np
 import pytest
+from quadruped_arm_bringup.closed_loop import run_closed_loop
 from sim_bridge.config import load_config
 from smooth_policy_trainer.evaluation.evaluate import env_config_for, evaluate_policy
 
@@ -83,3 +85,14 @@ def test_shipped_policy_performs_its_clip_in_the_world(policy, result):
     elif clip == 'arm_circle':
         assert world['gripper_world_rmse_m'] < 0.025
         assert world['base_drift_max_m'] < 0.025
+
+
+def test_deployed_the_hop_holds_its_place_from_the_odometry_pose(tmp_path):
+    # The closed loop the nodes run: the controller reads the odometry pose (/odom) and counts
+    # the distance moved from engagement, as training counted it from each episode's start.
+    policy = load_policy(POLICIES / 'lpn_hop')
+    assert 'base_position' in [term.name for term in policy.metadata.observation_terms]
+    with BagWriter(tmp_path / 'hop') as bag:
+        result = run_closed_loop(policy, 8.0, bag)   # engages at about 2 s, then 3 hop cycles
+    assert result.stayed_up
+    assert np.hypot(*result.displacement_m) < 0.1
