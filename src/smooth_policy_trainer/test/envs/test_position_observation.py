@@ -38,10 +38,13 @@ def test_builder_asks_for_the_position_when_the_layout_has_it():
     np.testing.assert_allclose(value, [1.0, -0.5])
 
 
-def test_off_by_default():
+def test_the_optional_inputs_are_off_by_default_and_the_layout_is_unchanged():
     env = ImitationEnv(EnvConfig(clip='hop', num_envs=1))
     try:
-        assert 'base_position' not in [term.name for term in env.observation_terms]
+        names = [term.name for term in env.observation_terms]
+        assert not {'base_linear_velocity', 'heading', 'base_position'} & set(names)
+        assert names == ['projected_gravity', 'base_angular_velocity', 'joint_positions',
+                         'joint_velocities', 'previous_action']
     finally:
         env.close()
 

@@ -23,14 +23,6 @@ def heading_of(env, observations):
     return observations[:, env.builder.term_slice('heading')][:, 0]
 
 
-def test_heading_is_off_by_default():
-    env = ImitationEnv(EnvConfig(clip='trot', num_envs=1))
-    try:
-        assert 'heading' not in [term.name for term in env.observation_terms]
-    finally:
-        env.close()
-
-
 def test_heading_starts_at_zero_and_follows_the_imu_yaw():
     env = make_env()
     try:

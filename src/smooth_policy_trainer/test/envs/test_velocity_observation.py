@@ -29,14 +29,6 @@ def velocity_slice(env, observations):
     return observations[:, env.builder.term_slice('base_linear_velocity')]
 
 
-def test_off_by_default_and_the_layout_is_unchanged():
-    env = ImitationEnv(EnvConfig(clip='trot', num_envs=1))
-    try:
-        assert 'base_linear_velocity' not in [term.name for term in env.observation_terms]
-    finally:
-        env.close()
-
-
 def test_without_noise_bias_or_delay_it_is_the_true_body_frame_velocity_scaled():
     env = make_env(noise=0.0, bias=0.0, max_latency_steps=0, scale=2.0)
     try:
