@@ -10,8 +10,9 @@ environment's step and reset never test the switch again.
   a per-episode delay of 0..k control steps.
 - Heading (``env.observe_heading``): the IMU yaw at each episode's start, from which the
   observation builder measures the heading turned since.
-- Position (``env.observe_position``): the base position and yaw at each episode's start, from
-  which the observation builder measures the distance moved since (in that heading's frame).
+- Position (``env.observe_position_scale``): the base position and yaw at each episode's
+  start, from which the observation builder measures the distance moved since (in that
+  heading's frame).
 """
 
 from lpn_controller.rotations import rotate_into_body, yaw_angle
@@ -125,12 +126,12 @@ class PositionOrigin(_Checkpointed):
 
 
 class NoPosition(PositionOrigin):
-    """observe_position disabled: the origins stay 0 (the term is not in the layout)."""
+    """observe_position_scale 0: the origins stay 0 (the term is not in the layout)."""
 
     def reset(self, i, sim):
         """Nothing to record."""
 
 
 def make_position(enabled, num_envs):
-    """Return the position origin of ``env.observe_position`` (enabled or not)."""
+    """Return the position origin of ``env.observe_position_scale`` (on or off)."""
     return (PositionOrigin if enabled else NoPosition)(num_envs)

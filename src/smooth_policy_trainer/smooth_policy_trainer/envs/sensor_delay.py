@@ -5,10 +5,9 @@ Three sensors, as the Spot driver delivers them: ``joint_states`` (joint positio
 velocities), ``imu`` (orientation and angular velocity) and ``odometry`` (the body-frame linear
 velocity estimate and the base position). Each keeps a ring buffer of its last samples per
 environment; the policy sees the sample ``latency`` control steps old (drawn per episode, per
-sensor). Odometry is
-sampled at its own rate and held in between (sample-and-hold, with a per-episode phase), then
-delayed. Noise is drawn when a sample is taken and stays with it, so re-reading the same state
-(a resumed run) observes the same values.
+sensor). Odometry is sampled at its own rate and held in between (sample-and-hold, with a
+per-episode phase), then delayed. Noise is drawn when a sample is taken and stays with it, so
+re-reading the same state (a resumed run) observes the same values.
 
 All arrays are batched over environments: no Python loop over environments per step.
 """

@@ -92,8 +92,8 @@ def _widen_inputs(weights, actor, added):
     MLP: the first layer's columns for them (between the state and the phase features) are zero.
     """
     weights = dict(weights)
+    n_old = actor.observation_size - added
     if actor.kind == 'lpn':
-        n_old = actor.observation_size - added
         if actor.rank is None:   # K flattened (m, n): a zero column per new entry
             for name in ('gain.weight', 'gain.bias'):
                 value = weights[name].unflatten(0, (actor.num_actions, n_old))
@@ -106,7 +106,6 @@ def _widen_inputs(weights, actor, added):
                 weights[name] = torch.cat([value, pad], dim=0)
         return weights
     if actor.kind == 'mlp' and 'hidden.0.weight' in weights:
-        n_old = actor.observation_size - added
         first = weights['hidden.0.weight']
         pad = first.new_zeros((first.shape[0], added))
         weights['hidden.0.weight'] = torch.cat([first[:, :n_old], pad, first[:, n_old:]], dim=1)
